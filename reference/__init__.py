@@ -1,0 +1,30 @@
+"""convparity.reference: the oracle. NumPy arrays in, float64 NumPy arrays out.
+
+Signatures follow ``torch.nn.functional`` (positional order included), extended so that every
+framework's conventions can be expressed: ``(before, after)`` and ``"same"`` padding, channels_last
+activations, dilated and asymmetrically padded pools, SciPy's correlate2d/convolve2d.
+"""
+
+from convparity.reference.conv import conv1d, conv2d, conv3d
+from convparity.reference.conv_transpose import (
+    conv_transpose1d,
+    conv_transpose2d,
+    conv_transpose3d,
+)
+from convparity.reference.pooling import (
+    avg_pool1d,
+    avg_pool2d,
+    avg_pool3d,
+    max_pool1d,
+    max_pool2d,
+    max_pool3d,
+)
+from convparity.reference.signal import convolve2d, correlate2d
+
+__all__ = [
+    "conv1d", "conv2d", "conv3d",
+    "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
+    "max_pool1d", "max_pool2d", "max_pool3d",
+    "avg_pool1d", "avg_pool2d", "avg_pool3d",
+    "correlate2d", "convolve2d",
+]
