@@ -82,12 +82,13 @@ def _conv(
 
     xp = pad(x, pads, mode=padding_mode)
     xp = xp.reshape(n_batch, groups, c_per_group, *xp.shape[2:])
-    wg = w.reshape(groups, o_per_group, c_per_group, *kernel_size)
-    y = np.zeros((n_batch, groups, o_per_group, math.prod(out_size)))
-    for tap, window in walk(kernel_size, stride, dilation, out_size):
-        # y[n, g, o, i] += sum_c w[g, o, c, t] * xp[n, g, c, i*s + t*d]
-        seen = xp[(..., *window)].reshape(n_batch, groups, c_per_group, -1)
-        y += wg[(..., *tap)] @ seen
+    # Gather what every tap sees: cols[n, g, c, t, i] = xp[n, g, c, i*s + t*d] ...
+    cols = np.empty((n_batch, groups, c_per_group, math.prod(kernel_size), *out_size))
+    for j, (_, window) in enumerate(walk(kernel_size, stride, dilation, out_size)):
+        cols[:, :, :, j] = xp[(..., *window)]
+    # ... then contract: y[n, g, o, i] = sum_{c, t} w[g, o, c, t] * cols[n, g, c, t, i].
+    wg = w.reshape(groups, o_per_group, c_per_group * math.prod(kernel_size))
+    y = wg @ cols.reshape(n_batch, groups, wg.shape[-1], math.prod(out_size))
     y = y.reshape(n_batch, out_channels, *out_size) + b.reshape(-1, *[1] * ndim)
     return restore(y)
 
