@@ -21,7 +21,7 @@ def is_int(value) -> bool:
 
 
 def per_dim(name: str, value, ndim: int, *, minimum: int) -> tuple[int, ...]:
-    """``value`` as one int per spatial dim: an int is repeated, a sequence must have ``ndim`` ints."""
+    """``value`` as one int per spatial dim: an int is repeated, a sequence needs ``ndim`` ints."""
     if is_int(value):
         values = (int(value),) * ndim
     elif isinstance(value, Sequence) and not isinstance(value, str):
@@ -57,7 +57,8 @@ def choice(name: str, value, allowed: Sequence[str]) -> str:
 
 
 def same_padding(size: int, kernel: int, stride: int, dilation: int) -> Pair:
-    """TensorFlow's SAME: ``total = max((ceil(n/s) - 1)*s + (k-1)*d + 1 - n, 0)``, odd extra at the end.
+    """TensorFlow's SAME: ``total = max((ceil(n/s) - 1)*s + (k-1)*d + 1 - n, 0)``, split
+    ``(total // 2, total - total // 2)``: the odd extra at the end.
 
     At stride 1 this is torch's ``padding='same'``.
     """

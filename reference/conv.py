@@ -94,7 +94,7 @@ def _conv(
 
 
 def check_mode_padding(padding_mode: str, pads, size) -> None:
-    """reflect mirrors without repeating the edge, so needs ``pad < n``; circular needs ``pad <= n``."""
+    """reflect mirrors without repeating the edge, so needs ``pad < n``; circular ``pad <= n``."""
     limit = {"reflect": 0, "circular": 1}.get(padding_mode)
     if limit is None:
         return

@@ -1,5 +1,5 @@
-"""Max and average pooling, 1-3 spatial dims: the window walk with a reduction instead of a sum
-of products. For output position ``i`` the window is the taps ``t`` with padded index ``i*s + t*d``::
+"""Max and average pooling, 1-3 spatial dims: the window walk with a reduction instead of a
+sum of products. Output position ``i`` sees, through tap ``t``, padded index ``i*s + t*d``::
 
     max_pool[n, c, i] = max_t xp[n, c, i*s + t*d]          (padding never wins; NaN propagates)
     avg_pool[n, c, i] = sum_t xp[n, c, i*s + t*d] / count[i]
@@ -106,8 +106,9 @@ def _avg_pool(ndim, input, kernel_size, stride, padding, ceil_mode, count_includ
     else:
         divisor = positive_int("divisor_override", divisor_override)
     total = np.zeros((*x.shape[:2], *geometry.out_size))
-    for seen in geometry.views(geometry.padded(x, 0.0, overhang_value=0.0)):
-        total += seen
+    with np.errstate(invalid="ignore"):  # inf + -inf in one window: NaN, as it should be
+        for seen in geometry.views(geometry.padded(x, 0.0, overhang_value=0.0)):
+            total += seen
     return restore(total / divisor)
 
 

@@ -30,6 +30,16 @@ BOUNDARIES = {
 }
 
 
+def signal_pads(mode: str, kernel_size, *, flip: bool) -> tuple[tuple[int, int], ...]:
+    """The padding of in1 for ``mode``, per dim (see the module docstring)."""
+    if mode == "full":
+        return tuple((m - 1, m - 1) for m in kernel_size)
+    if mode == "valid":
+        return tuple((0, 0) for _ in kernel_size)
+    pads = tuple(((m - 1) // 2, m // 2) for m in kernel_size)  # (floor, ceil) of (M-1)/2
+    return tuple((hi, lo) for lo, hi in pads) if flip else pads
+
+
 def _check_2d(name: str, value) -> np.ndarray:
     array = as_float64(name, value)
     if array.ndim != 2 or 0 in array.shape:
@@ -59,14 +69,7 @@ def _signal2d(in1, in2, mode, boundary, fillvalue, *, flip: bool) -> np.ndarray:
             a, k, swapped = k, a, True
     if flip:
         k = k[::-1, ::-1]
-    if mode == "full":
-        pads = [(m - 1, m - 1) for m in k.shape]
-    elif mode == "valid":
-        pads = [(0, 0), (0, 0)]
-    else:
-        pads = [((m - 1) // 2, m // 2) for m in k.shape]  # (floor, ceil) of (M-1)/2
-        if flip:
-            pads = [(hi, lo) for lo, hi in pads]
+    pads = signal_pads(mode, k.shape, flip=flip)
     np_mode = BOUNDARIES[boundary]
     if np_mode == "constant":
         xp = np.pad(a, pads, mode="constant", constant_values=float(fillvalue))
@@ -88,5 +91,5 @@ def correlate2d(in1, in2, mode="full", boundary="fill", fillvalue=0):
 
 
 def convolve2d(in1, in2, mode="full", boundary="fill", fillvalue=0):
-    """``scipy.signal.convolve2d`` for real inputs (the kernel flipped); see the module docstring."""
+    """``scipy.signal.convolve2d`` for real inputs (kernel flipped); see the module docstring."""
     return _signal2d(in1, in2, mode, boundary, fillvalue, flip=True)

@@ -3,9 +3,9 @@
 Notation, per spatial dim: input size ``n``, padding ``(lo, hi)``, kernel size ``k``, stride ``s``,
 dilation ``d``. Output position ``i`` sees, through tap ``t`` (``0 <= t < k``), the padded-input
 element at ``i*s + t*d``. Walking the taps rather than the output positions turns each step into one
-strided slice of the padded input — a view holding, for every output position at once, the element
-that this tap sees. Conv gathers through those slices, transposed conv scatters through them, pooling
-reduces over them: one walk for every rank and op.
+strided slice of the padded input — a view holding, for every output position at once, the
+element that this tap sees. Conv gathers through those slices, transposed conv scatters through
+them, pooling reduces over them: one walk for every rank and op.
 """
 
 from __future__ import annotations

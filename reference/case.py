@@ -1,0 +1,190 @@
+"""The canonical op description: one frozen record that strategies draw, adapters translate,
+the oracle answers and reports print.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from convparity import reference as ref
+from convparity.reference.arguments import padding_pairs, per_dim
+from convparity.reference.conv_transpose import transpose_crops
+from convparity.reference.signal import signal_pads
+
+OPS = ("conv", "conv_transpose", "max_pool", "avg_pool", "correlate", "convolve")
+SIGNAL_OPS = ("correlate", "convolve")
+
+
+@dataclass(frozen=True, eq=False)
+class Case:
+    """One call of one op. ``input``/``weight``/``bias`` are already in ``dtype``; the oracle
+    widens exactly what the framework receives.
+
+    ``op``: conv, conv_transpose, max_pool, avg_pool (torch semantics, ``ndim`` 1-3), or
+    correlate/convolve (SciPy's 2-D ``correlate2d``/``convolve2d``, ``input`` = in1, ``weight`` =
+    in2). ``padding`` is as the user wrote it; :attr:`pads` gives it as ``(before, after)`` pairs.
+    """
+
+    op: str
+    input: np.ndarray
+    weight: np.ndarray | None = None
+    bias: np.ndarray | None = None
+    kernel_size: tuple[int, ...] | None = None  # pools only; convs read it off the weight
+    stride: Any = 1
+    padding: Any = 0
+    dilation: Any = 1
+    groups: int = 1
+    output_padding: Any = 0
+    ceil_mode: bool = False
+    count_include_pad: bool = True
+    divisor_override: int | None = None
+    padding_mode: str = "zeros"
+    data_format: str = "channels_first"
+    mode: str = "full"  # correlate/convolve
+    boundary: str = "fill"
+    fillvalue: float = 0.0
+
+    def __post_init__(self):
+        if self.op not in OPS:
+            raise ValueError(f"op={self.op!r}: expected one of {', '.join(map(repr, OPS))}")
+        if self.op in SIGNAL_OPS and self.input.ndim != 2:
+            raise ValueError(f"op={self.op!r} takes a 2-D input, got shape {self.input.shape}")
+
+    # -- derived ---------------------------------------------------------------------------------
+    @property
+    def dtype(self) -> np.dtype:
+        return self.input.dtype
+
+    @property
+    def ndim(self) -> int:
+        """Spatial dims."""
+        return 2 if self.op in SIGNAL_OPS else self.input.ndim - 2
+
+    @property
+    def channels_last(self) -> bool:
+        return self.data_format == "channels_last"
+
+    @property
+    def spatial_size(self) -> tuple[int, ...]:
+        if self.op in SIGNAL_OPS:
+            return self.input.shape
+        return self.input.shape[1:-1] if self.channels_last else self.input.shape[2:]
+
+    @property
+    def kernel(self) -> tuple[int, ...]:
+        if self.op in ("max_pool", "avg_pool"):
+            return per_dim("kernel_size", self.kernel_size, self.ndim, minimum=1)
+        return tuple(self.weight.shape[-self.ndim :])
+
+    @property
+    def strides(self) -> tuple[int, ...]:
+        if self.op in SIGNAL_OPS:
+            return (1, 1)
+        if self.stride is None:
+            return self.kernel
+        return per_dim("stride", self.stride, self.ndim, minimum=1)
+
+    @property
+    def dilations(self) -> tuple[int, ...]:
+        if self.op in SIGNAL_OPS:
+            return (1, 1)
+        return per_dim("dilation", self.dilation, self.ndim, minimum=1)
+
+    @property
+    def pads(self) -> tuple[tuple[int, int], ...]:
+        """Explicit ``(before, after)`` padding (for conv_transpose: the crop) per spatial dim."""
+        if self.op == "conv_transpose":
+            crops, _ = transpose_crops(
+                self.padding, self.output_padding, self.spatial_size, self.kernel, self.strides,
+                self.dilations,
+            )
+            return crops
+        if self.op in SIGNAL_OPS:
+            return signal_pads(self.mode, self.kernel, flip=self.op == "convolve")
+        return padding_pairs(
+            self.padding, input_size=self.spatial_size, kernel_size=self.kernel,
+            stride=self.strides, dilation=self.dilations,
+        )
+
+    def replace(self, **changes) -> Case:
+        return dataclasses.replace(self, **changes)
+
+    # -- the oracle ------------------------------------------------------------------------------
+    def call(self, module=ref, *, input=None, weight=None, bias=None) -> np.ndarray:
+        """Run this case through ``module``'s function of the oracle's name (the oracle itself by
+        default), optionally on other arrays of the same shapes (e.g. ``|x|`` and ``|w|``)."""
+        x = self.input if input is None else input
+        w = self.weight if weight is None else weight
+        b = self.bias if bias is None else bias
+        name = self.function_name
+        if self.op in SIGNAL_OPS:
+            return getattr(module, name)(x, w, self.mode, self.boundary, self.fillvalue)
+        args, kwargs = self.arguments(w, b)
+        return getattr(module, name)(x, *args, **kwargs)
+
+    def expected(self) -> np.ndarray:
+        """The oracle's answer (float64)."""
+        return self.call()
+
+    @property
+    def function_name(self) -> str:
+        if self.op in SIGNAL_OPS:
+            return f"{self.op}2d"
+        return f"{self.op}{self.ndim}d"
+
+    def arguments(self, weight=None, bias=None) -> tuple[tuple, dict]:
+        """Positional and keyword arguments (after ``input``) of the oracle's call."""
+        fmt = {"data_format": self.data_format}
+        if self.op == "conv":
+            return (weight, bias, self.stride, self.padding, self.dilation, self.groups), {
+                "padding_mode": self.padding_mode, **fmt}
+        if self.op == "conv_transpose":
+            return (weight, bias, self.stride, self.padding, self.output_padding, self.groups,
+                    self.dilation), fmt
+        if self.op == "max_pool":
+            return (self.kernel_size, self.stride, self.padding, self.dilation,
+                    self.ceil_mode), fmt
+        if self.op == "avg_pool":
+            return (self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                    self.count_include_pad, self.divisor_override), {
+                "dilation": self.dilation, **fmt}
+        raise AssertionError(self.op)
+
+    # -- reports ---------------------------------------------------------------------------------
+    def __repr__(self) -> str:
+        return self.call_repr()
+
+    def call_repr(self) -> str:
+        """The case as a one-line oracle call, arrays shown by shape and dtype."""
+        def arr(name, a):
+            return f"{name}<{'x'.join(map(str, a.shape))} {a.dtype}>"
+
+        parts = [arr("input", self.input)]
+        if self.weight is not None:
+            parts.append(arr("weight", self.weight))
+        if self.bias is not None:
+            parts.append(arr("bias", self.bias))
+        for field in dataclasses.fields(self):
+            if field.name in ("op", "input", "weight", "bias"):
+                continue
+            value = getattr(self, field.name)
+            if value != field.default and field.name in self.relevant_fields():
+                parts.append(f"{field.name}={value!r}")
+        return f"{self.function_name}({', '.join(parts)})"
+
+    def relevant_fields(self) -> tuple[str, ...]:
+        common = ("stride", "padding", "dilation", "data_format")
+        return {
+            "conv": (*common, "groups", "padding_mode"),
+            "conv_transpose": (*common, "groups", "output_padding"),
+            "max_pool": (*common, "kernel_size", "ceil_mode"),
+            "avg_pool": (*common, "kernel_size", "ceil_mode", "count_include_pad",
+                         "divisor_override"),
+            "correlate": ("mode", "boundary", "fillvalue"),
+            "convolve": ("mode", "boundary", "fillvalue"),
+        }[self.op]
+

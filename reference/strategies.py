@@ -1,0 +1,265 @@
+"""Hypothesis strategies that draw valid :class:`~convparity.reference.case.Case` objects.
+
+Every keyword takes a value or a strategy (as ``hypothesis.extra.numpy.arrays`` does); a keyword
+left out is drawn from a default that reaches the hard cells — padding > 0, stride > 1,
+dilation > 1, non-square inputs and kernels, even kernels, ``"same"`` with stride > 1, asymmetric
+pads, several channels per group, depthwise, ceil-mode edge windows, channels_last, float16 /
+bfloat16 / float32 / float64, integer-valued ("exact") and real-valued data, NaN/inf for pools.
+Examples shrink toward the simplest case: one channel, stride 1, no padding, float32,
+integer-valued data, channels_first.
+
+Array values come from a NumPy generator seeded by a drawn integer: ``values="integers"`` gives
+integers in [-8, 8] (every framework is then exact), ``"normal"`` standard-normal reals.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from hypothesis import assume
+from hypothesis import strategies as st
+
+from convparity.reference.case import Case
+from convparity.reference.conv_transpose import transpose_crops
+from convparity.reference.pooling import pool_geometry
+
+__all__ = [
+    "conv_cases", "conv_transpose_cases", "pool_cases", "signal_cases", "DTYPES", "VALUES",
+]
+
+
+def _available_dtypes() -> tuple[str, ...]:
+    names = ["float32", "float64", "float16"]
+    try:
+        import ml_dtypes  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        names.append("bfloat16")
+    return tuple(names)
+
+
+DTYPES = _available_dtypes()
+VALUES = ("integers", "normal")
+INTEGER_RANGE = 8
+_DEFAULT: Any = object()
+
+
+def as_dtype(name) -> np.dtype:
+    if name == "bfloat16":
+        import ml_dtypes
+
+        return np.dtype(ml_dtypes.bfloat16)
+    return np.dtype(name)
+
+
+def _resolve(draw, value, default):
+    value = default if value is _DEFAULT else value
+    return draw(value) if isinstance(value, st.SearchStrategy) else value
+
+
+def _per_dim(draw, value, ndim: int, default: st.SearchStrategy) -> tuple[int, ...]:
+    """One int per dim: ``value`` may be an int, a tuple, a strategy of either, or left out."""
+    if value is _DEFAULT:
+        return tuple(draw(default) for _ in range(ndim))
+    value = draw(value) if isinstance(value, st.SearchStrategy) else value
+    return (value,) * ndim if isinstance(value, int) else tuple(value)
+
+
+def _padding(ndim: int, high: int) -> st.SearchStrategy:
+    """0 first (shrinks there), then one int, per-dim ints, (before, after) pairs, valid/same."""
+    pad = st.integers(0, high)
+    return st.one_of(
+        st.just(0),
+        pad,
+        st.tuples(*[pad] * ndim),
+        st.tuples(*[st.tuples(pad, pad)] * ndim),
+        st.sampled_from(["valid", "same"]),
+    )
+
+
+class _Arrays:
+    """Seeded array maker: integer-valued or standard-normal values, cast to ``dtype``."""
+
+    def __init__(self, seed: int, values: str, dtype: str, specials: bool = False):
+        self.rng = np.random.default_rng(seed)
+        self.values, self.dtype, self.specials = values, as_dtype(dtype), specials
+
+    def __call__(self, shape) -> np.ndarray:
+        if self.values == "integers":
+            a = self.rng.integers(-INTEGER_RANGE, INTEGER_RANGE + 1, size=shape).astype(float)
+        else:
+            a = self.rng.standard_normal(shape)
+        if self.specials:
+            a[self.rng.random(shape) < 0.1] = np.nan
+            a[self.rng.random(shape) < 0.05] = np.inf
+            a[self.rng.random(shape) < 0.05] = -np.inf
+        return a.astype(self.dtype)
+
+
+def _arrays(draw, values, dtype, seed, specials=False) -> _Arrays:
+    return _Arrays(
+        _resolve(draw, seed, st.integers(0, 2**32 - 1)),
+        _resolve(draw, values, st.sampled_from(VALUES)),
+        _resolve(draw, dtype, st.sampled_from(DTYPES)),
+        specials,
+    )
+
+
+def _layout(x: np.ndarray, data_format: str) -> np.ndarray:
+    return np.ascontiguousarray(np.moveaxis(x, 1, -1)) if data_format == "channels_last" else x
+
+
+@st.composite
+def conv_cases(draw, ndim=2, *, batch=_DEFAULT, in_channels=_DEFAULT, out_channels=_DEFAULT,
+               groups=_DEFAULT, kernel_size=_DEFAULT, input_size=_DEFAULT, stride=_DEFAULT,
+               padding=_DEFAULT, dilation=_DEFAULT, bias=_DEFAULT, padding_mode="zeros",
+               data_format=_DEFAULT, dtype=_DEFAULT, values=_DEFAULT, seed=_DEFAULT) -> Case:
+    """Convolutions (torch semantics). Defaults: ``groups`` 1-3 with 1-3 channels per group (in
+    and out), kernel 1-4 per dim, stride 1-3, dilation 1-2, padding any form up to 2, input size
+    just large enough for the kernel plus 0-5, ``padding_mode`` zeros (pass a strategy over
+    ``("zeros", "reflect", "replicate", "circular")`` for the others)."""
+    ndim = _resolve(draw, ndim, None)
+    groups = _resolve(draw, groups, st.integers(1, 3))
+    in_channels = _resolve(draw, in_channels, st.integers(1, 3).map(lambda c: c * groups))
+    out_channels = _resolve(draw, out_channels, st.integers(1, 3).map(lambda c: c * groups))
+    kernel = _per_dim(draw, kernel_size, ndim, st.integers(1, 4))
+    stride = _per_dim(draw, stride, ndim, st.integers(1, 3))
+    dilation = _per_dim(draw, dilation, ndim, st.integers(1, 2))
+    padding = _resolve(draw, padding, _padding(ndim, 2))
+    padding_mode = _resolve(draw, padding_mode, None)
+    size = _input_size(draw, input_size, ndim, kernel, dilation, padding, padding_mode)
+    make = _arrays(draw, values, dtype, seed)
+    data_format = _resolve(draw, data_format, st.sampled_from(["channels_first", "channels_last"]))
+    n = _resolve(draw, batch, st.integers(1, 2))
+    x = make((n, in_channels, *size))
+    w = make((out_channels, in_channels // groups, *kernel))
+    b = make((out_channels,)) if _resolve(draw, bias, st.booleans()) else None
+    case = Case("conv", _layout(x, data_format), w, b, stride=stride, padding=padding,
+                dilation=dilation, groups=groups, padding_mode=padding_mode,
+                data_format=data_format)
+    return _valid(case)
+
+
+def _input_size(draw, input_size, ndim, kernel, dilation, padding, padding_mode):
+    """Spatial size: given, or drawn from the smallest the kernel and padding allow."""
+    if input_size is not _DEFAULT:
+        return _per_dim(draw, input_size, ndim, None)
+    pads = padding if isinstance(padding, (tuple, list)) else [padding] * ndim
+    sizes = []
+    for k, d, p in zip(kernel, dilation, pads):
+        lo, hi = (0, 0) if isinstance(p, str) else (p, p) if isinstance(p, int) else p
+        smallest = max(1, d * (k - 1) + 1 - lo - hi)
+        if padding_mode in ("reflect", "circular"):
+            smallest = max(smallest, max(lo, hi) + 1)
+        sizes.append(draw(st.integers(smallest, smallest + 5)))
+    return tuple(sizes)
+
+
+def _valid(case: Case) -> Case:
+    """Rejects (``assume``) the rare drawn combination the oracle refuses."""
+    try:
+        case.expected()
+    except ValueError:
+        assume(False)
+    return case
+
+
+@st.composite
+def conv_transpose_cases(draw, ndim=2, *, batch=_DEFAULT, in_channels=_DEFAULT,
+                         out_channels=_DEFAULT, groups=_DEFAULT, kernel_size=_DEFAULT,
+                         input_size=_DEFAULT, stride=_DEFAULT, padding=_DEFAULT,
+                         output_padding=_DEFAULT, dilation=_DEFAULT, bias=_DEFAULT,
+                         data_format=_DEFAULT, dtype=_DEFAULT, values=_DEFAULT,
+                         seed=_DEFAULT) -> Case:
+    """Transposed convolutions (torch semantics; weight ``(in, out/groups, *k)``). Defaults as
+    :func:`conv_cases`; ``output_padding`` drawn below ``max(stride, dilation)``; padding any form
+    (crops) up to 2, ``"same"`` meaning TensorFlow's SAME output size ``n*s``."""
+    ndim = _resolve(draw, ndim, None)
+    groups = _resolve(draw, groups, st.integers(1, 3))
+    in_channels = _resolve(draw, in_channels, st.integers(1, 3).map(lambda c: c * groups))
+    out_channels = _resolve(draw, out_channels, st.integers(1, 3).map(lambda c: c * groups))
+    kernel = _per_dim(draw, kernel_size, ndim, st.integers(1, 4))
+    stride = _per_dim(draw, stride, ndim, st.integers(1, 3))
+    dilation = _per_dim(draw, dilation, ndim, st.integers(1, 2))
+    padding = _resolve(draw, padding, _padding(ndim, 2))
+    if output_padding is _DEFAULT:
+        output_padding = 0 if padding == "same" else tuple(
+            draw(st.integers(0, max(s, d) - 1)) for s, d in zip(stride, dilation)
+        )
+    output_padding = _resolve(draw, output_padding, None)
+    size = _per_dim(draw, input_size, ndim, st.integers(1, 5))
+    try:
+        transpose_crops(padding, output_padding, size, kernel, stride, dilation)
+    except ValueError:
+        assume(False)
+    make = _arrays(draw, values, dtype, seed)
+    data_format = _resolve(draw, data_format, st.sampled_from(["channels_first", "channels_last"]))
+    n = _resolve(draw, batch, st.integers(1, 2))
+    x = make((n, in_channels, *size))
+    w = make((in_channels, out_channels // groups, *kernel))
+    b = make((out_channels,)) if _resolve(draw, bias, st.booleans()) else None
+    case = Case("conv_transpose", _layout(x, data_format), w, b, stride=stride, padding=padding,
+                output_padding=output_padding, groups=groups, dilation=dilation,
+                data_format=data_format)
+    return _valid(case)
+
+
+@st.composite
+def pool_cases(draw, ndim=2, kind="max", *, batch=_DEFAULT, channels=_DEFAULT,
+               kernel_size=_DEFAULT, input_size=_DEFAULT, stride=_DEFAULT, padding=_DEFAULT,
+               dilation=_DEFAULT, ceil_mode=_DEFAULT, count_include_pad=_DEFAULT,
+               divisor_override=None, data_format=_DEFAULT, dtype=_DEFAULT, values=_DEFAULT,
+               specials=_DEFAULT, seed=_DEFAULT) -> Case:
+    """Max (``kind="max"``) or average (``"avg"``) pooling, torch semantics. Defaults: kernel 1-4,
+    stride ``None`` (= kernel) or 1-3, dilation 1-2 (max) / 1 (avg), padding any form up to the
+    kernel size (only configurations in which every window sees the input are kept), ceil_mode and
+    count_include_pad both ways, NaN/±inf in the data about a fifth of the time."""
+    ndim = _resolve(draw, ndim, None)
+    kind = _resolve(draw, kind, None)
+    kernel = _per_dim(draw, kernel_size, ndim, st.integers(1, 4))
+    if stride is _DEFAULT:
+        stride = draw(st.one_of(st.none(), st.tuples(*[st.integers(1, 3)] * ndim)))
+    else:
+        stride = _resolve(draw, stride, None)
+    dilation_default = st.integers(1, 2) if kind == "max" else st.just(1)
+    dilation = _per_dim(draw, dilation, ndim, dilation_default)
+    padding = _resolve(draw, padding, _padding(ndim, max(kernel)))
+    ceil_mode = _resolve(draw, ceil_mode, st.booleans())
+    size = _input_size(draw, input_size, ndim, kernel, dilation, padding, "zeros")
+    try:
+        pool_geometry(size, kernel, stride, padding, dilation, ceil_mode)
+    except ValueError:
+        assume(False)
+    specials = _resolve(draw, specials, st.integers(0, 4).map(lambda i: i == 4))
+    make = _arrays(draw, values, dtype, seed, specials=specials)
+    data_format = _resolve(draw, data_format, st.sampled_from(["channels_first", "channels_last"]))
+    x = make((_resolve(draw, batch, st.integers(1, 2)),
+              _resolve(draw, channels, st.integers(1, 3)), *size))
+    fields = dict(kernel_size=kernel, stride=stride, padding=padding, dilation=dilation,
+                  ceil_mode=ceil_mode, data_format=data_format)
+    if kind == "avg":
+        fields["count_include_pad"] = _resolve(draw, count_include_pad, st.booleans())
+        fields["divisor_override"] = _resolve(draw, divisor_override, None)
+    return _valid(Case(f"{kind}_pool", _layout(x, data_format), **fields))
+
+
+@st.composite
+def signal_cases(draw, op="correlate", *, in1_shape=_DEFAULT, in2_shape=_DEFAULT, mode=_DEFAULT,
+                 boundary=_DEFAULT, fillvalue=_DEFAULT, dtype=_DEFAULT, values=_DEFAULT,
+                 seed=_DEFAULT) -> Case:
+    """SciPy's 2-D ``correlate2d`` (``op="correlate"``) or ``convolve2d`` (``"convolve"``), every
+    mode and boundary; shapes 1-8 x 1-8 and kernels 1-5 x 1-5, either may be the larger."""
+    op = _resolve(draw, op, None)
+    shape1 = _resolve(draw, in1_shape, st.tuples(st.integers(1, 8), st.integers(1, 8)))
+    shape2 = _resolve(draw, in2_shape, st.tuples(st.integers(1, 5), st.integers(1, 5)))
+    mode = _resolve(draw, mode, st.sampled_from(["full", "valid", "same"]))
+    if mode == "valid":
+        fits = all(a >= b for a, b in zip(shape1, shape2))
+        assume(fits or all(b >= a for a, b in zip(shape1, shape2)))
+    boundary = _resolve(draw, boundary, st.sampled_from(["fill", "wrap", "symm"]))
+    fillvalue = _resolve(draw, fillvalue, st.just(0.0) | st.integers(-3, 3).map(float))
+    make = _arrays(draw, values, dtype, seed)
+    return Case(op, make(shape1), make(shape2), mode=mode, boundary=boundary,
+                fillvalue=fillvalue)
