@@ -45,14 +45,14 @@ def transpose_crops(padding, output_padding, size, kernel_size, stride, dilation
     crops = padding_pairs(
         padding, input_size=size, kernel_size=kernel_size, stride=stride, dilation=dilation
     )
-    output_padding = per_dim("output_padding", output_padding, len(size), minimum=0)
-    for op, s, d in zip(output_padding, stride, dilation):
+    extra = per_dim("output_padding", output_padding, len(size), minimum=0)
+    for op, s, d in zip(extra, stride, dilation):
         if op >= max(s, d):
             raise ValueError(
                 f"output_padding={output_padding!r}: each entry must be smaller than the stride "
                 f"or the dilation along its dim (stride={stride}, dilation={dilation})"
             )
-    return crops, output_padding
+    return crops, extra
 
 
 def _conv_transpose(

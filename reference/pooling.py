@@ -82,8 +82,9 @@ def pool_geometry(size, kernel_size, stride, padding, dilation, ceil_mode) -> Po
     empty = np.argwhere(geometry.tap_counts(count_pad=False) == 0)
     if len(empty):
         raise ValueError(
-            f"padding={padding!r} leaves the window at output position {tuple(empty[0])} with no "
-            f"tap on the input (it lies wholly in padding); use less padding"
+            f"padding={padding!r} leaves the window at output position "
+            f"{tuple(map(int, empty[0]))} with no tap on the input (it lies wholly in padding); "
+            f"use less padding"
         )
     return geometry
 

@@ -1,0 +1,168 @@
+"""Hand-checked answers. Each expected array is worked out in the comment above it, not copied
+from the code under test. The kernels are the seed tutorials' (sharpen, blur, outline)."""
+
+import numpy as np
+import pytest
+
+from convparity import reference as ref
+
+SHARPEN = np.array([[0, -1, 0], [-1, 5, -1], [0, -1, 0]])
+BLUR = np.array([[1, 2, 1], [2, 4, 2], [1, 2, 1]]) / 16
+OUTLINE = np.array([[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]])
+
+# A linear ramp x[i, j] = 4*i + j.
+RAMP = np.arange(16.0).reshape(1, 1, 4, 4)
+
+
+@pytest.mark.parametrize("kernel", [SHARPEN, BLUR], ids=["sharpen", "blur"])
+def test_sharpen_and_blur_keep_a_linear_ramp(kernel):
+    # Both kernels sum to 1 and are symmetric, so on a linear function they return the centre
+    # cell: the valid 2x2 output is the inner block [[5, 6], [9, 10]].
+    y = ref.conv2d(RAMP, kernel[None, None])
+    np.testing.assert_array_equal(y[0, 0], [[5, 6], [9, 10]])
+
+
+def test_outline_with_zero_padding_sees_only_the_border():
+    # outline = 9*x[i,j] - (sum of the 3x3 block), zero outside. Inside the ramp it is 0; e.g.
+    # corner (0,0): 0 - (0+1+4+5) = -10, (0,3): 27 - (2+3+6+7) = 9, (3,3): 135 - (10+11+14+15) = 85.
+    expected = [[-10, -9, -6, 9],
+                [9, 0, 0, 24],
+                [21, 0, 0, 36],
+                [66, 51, 54, 85]]
+    y = ref.conv2d(RAMP, OUTLINE[None, None], padding=1)
+    np.testing.assert_array_equal(y[0, 0], expected)
+
+
+def test_seed_volume_5x5x3_padding_1_stride_2():
+    # The seed's set-up: a 5x5x3 volume (channels_last), edge-detection (outline) filter on every
+    # channel, zero-padding P=1, stride S=2 -> 3x3. Channel c holds the constant c+1, so a window
+    # gives sum_c (c+1) * (8 - in-image neighbours): corners have 3 neighbours (5 per unit,
+    # 5*(1+2+3) = 30), edge midpoints 5 (3 per unit, 18), the centre 8 (0).
+    volume = np.broadcast_to(np.array([1.0, 2.0, 3.0]), (5, 5, 3))
+    weight = np.broadcast_to(OUTLINE, (1, 3, 3, 3))
+    y = ref.conv2d(volume, weight, stride=2, padding=1, data_format="channels_last")
+    np.testing.assert_array_equal(y[..., 0], [[30, 18, 30], [18, 0, 18], [30, 18, 30]])
+
+
+def test_arange_with_a_ones_kernel_sums_each_window():
+    x = np.arange(6.0).reshape(1, 1, 6)
+    # stride 1: 0+1+2, 1+2+3, 2+3+4, 3+4+5
+    np.testing.assert_array_equal(ref.conv1d(x, np.ones((1, 1, 3)))[0, 0], [3, 6, 9, 12])
+    # padding 1, stride 2 over [0, 0,1,2,3,4,5, 0]: windows at 0, 2, 4 -> 0+0+1, 1+2+3, 3+4+5
+    np.testing.assert_array_equal(
+        ref.conv1d(x, np.ones((1, 1, 3)), stride=2, padding=1)[0, 0], [1, 6, 12]
+    )
+
+
+def test_impulse_shows_which_taps_fire():
+    # x = e_3 (length 7), w = [1, 2, 4] = 2**t, stride 2, padding 1, dilation 2. Output i reads
+    # padded cells 2i, 2i+2, 2i+4; the impulse sits at padded cell 4, so tap t fires where
+    # 2i + 2t = 4: i=0 -> t=2 (4), i=1 -> t=1 (2), i=2 -> t=0 (1).
+    x = np.eye(7)[3].reshape(1, 1, 7)
+    w = (2.0 ** np.arange(3)).reshape(1, 1, 3)
+    np.testing.assert_array_equal(ref.conv1d(x, w, stride=2, padding=1, dilation=2)[0, 0],
+                                  [4, 2, 1])
+
+
+def test_impulse_2d_asymmetric_padding():
+    # 3x3 impulse at (1,1), w[a, b] = 2**(3a + b) (2x3 kernel), padding ((0, 1), (2, 0)).
+    # Output (i, j) reads padded (i + a, j + b); the impulse is at padded (1, 3), so tap (a, b)
+    # fires at (1 - a, 3 - b): output shape (3, 3); (1,1) <- tap (0,2) = 4, (1,2) <- (0,1) = 2,
+    # (0,1) <- (1,2) = 32, (0,2) <- (1,1) = 16; out-of-range positions stay 0.
+    x = np.zeros((1, 1, 3, 3))
+    x[0, 0, 1, 1] = 1
+    w = (2.0 ** np.arange(6)).reshape(1, 1, 2, 3)
+    y = ref.conv2d(x, w, padding=((0, 1), (2, 0)))
+    np.testing.assert_array_equal(y[0, 0], [[0, 32, 16], [0, 4, 2], [0, 0, 0]])
+
+
+def test_same_padding_puts_the_odd_extra_at_the_end():
+    # n=4, k=2, s=2: ceil(4/2) = 2 outputs, total = max(1*2 + 2 - 4, 0) = 0 -> no padding.
+    # n=5, k=2, s=2: 3 outputs, total = max(2*2 + 2 - 5, 0) = 1 -> (0, 1): windows [0,1] [2,3] [4,pad]
+    x = np.arange(1.0, 6.0).reshape(1, 1, 5)
+    y = ref.conv1d(x, np.ones((1, 1, 2)), stride=2, padding="same")
+    np.testing.assert_array_equal(y[0, 0], [3, 7, 5])
+    # n=4, k=3, s=1 (torch's 'same'): total 2 -> (1, 1); n=4, k=4: total 3 -> (1, 2)
+    x = np.arange(1.0, 5.0).reshape(1, 1, 4)
+    np.testing.assert_array_equal(ref.conv1d(x, np.ones((1, 1, 4)), padding="same")[0, 0],
+                                  [6, 10, 9, 7])  # [0,1,2,3], [1,2,3,4], [2,3,4,0], [3,4,0,0]
+
+
+def test_conv_transpose_scatters_the_kernel():
+    # x = [1, 2], w = [1, 10, 100], stride 2: x[0] covers cells 0-2 with 1,10,100, x[1] covers
+    # 2-4 with 2,20,200 -> full = [1, 10, 102, 20, 200].
+    x = np.array([[[1.0, 2.0]]])
+    w = np.array([[[1.0, 10.0, 100.0]]])
+    np.testing.assert_array_equal(ref.conv_transpose1d(x, w, stride=2)[0, 0], [1, 10, 102, 20, 200])
+    # padding 1 crops one cell at each end; output_padding 1 gives back one at the end.
+    np.testing.assert_array_equal(ref.conv_transpose1d(x, w, stride=2, padding=1)[0, 0],
+                                  [10, 102, 20])
+    np.testing.assert_array_equal(
+        ref.conv_transpose1d(x, w, stride=2, padding=1, output_padding=1)[0, 0], [10, 102, 20, 200]
+    )
+    # asymmetric crop (2, 0): [102, 20, 200]
+    np.testing.assert_array_equal(ref.conv_transpose1d(x, w, stride=2, padding=[(2, 0)])[0, 0],
+                                  [102, 20, 200])
+
+
+def test_conv_transpose_groups_with_two_channels_per_group():
+    # 4 input channels, groups=2, 1 output channel per group; input channel c holds the value
+    # c+1 at its single cell and every kernel is [1, 1]. Group 0 sums channels 0,1 (1+2 = 3),
+    # group 1 channels 2,3 (3+4 = 7): output [[3, 3], [7, 7]].
+    x = np.arange(1.0, 5.0).reshape(1, 4, 1)
+    y = ref.conv_transpose1d(x, np.ones((4, 1, 2)), groups=2)
+    np.testing.assert_array_equal(y[0], [[3, 3], [7, 7]])
+
+
+def test_max_pool_ceil_mode_and_nan():
+    x = np.array([[[1.0, 5.0, 2.0, 7.0, 3.0]]])
+    # windows [1,5] [2,7] and, in ceil mode only, the partial [3]
+    np.testing.assert_array_equal(ref.max_pool1d(x, 2)[0, 0], [5, 7])
+    np.testing.assert_array_equal(ref.max_pool1d(x, 2, ceil_mode=True)[0, 0], [5, 7, 3])
+    # NaN propagates; -inf padding never wins over real values
+    y = ref.max_pool1d(np.array([[[1.0, np.nan, -3.0, -4.0]]]), 2, padding=1)
+    np.testing.assert_array_equal(y[0, 0], [1, np.nan, -4])
+
+
+def test_avg_pool_counts():
+    x = np.array([[[1.0, 5.0, 2.0, 7.0, 3.0]]])
+    # k=3, s=2, padding 1 over [0, 1,5,2,7,3, 0]: sums 6, 14, 10
+    np.testing.assert_allclose(ref.avg_pool1d(x, 3, 2, 1)[0, 0], [6 / 3, 14 / 3, 10 / 3])
+    np.testing.assert_allclose(ref.avg_pool1d(x, 3, 2, 1, count_include_pad=False)[0, 0],
+                               [6 / 2, 14 / 3, 10 / 2])
+    np.testing.assert_allclose(ref.avg_pool1d(x, 3, 2, 1, divisor_override=4)[0, 0],
+                               [6 / 4, 14 / 4, 10 / 4])
+
+
+def test_avg_pool_ceil_overhang_is_not_counted():
+    # x = [1,2,3,4], k=3, s=2, padding 1, ceil: 3 windows over [0, 1,2,3,4, 0 | overhang]:
+    # [0,1,2] -> 3/3, [2,3,4] -> 9/3, [4, 0, (overhang)] -> 4 over 2 cells (input + padding).
+    x = np.array([[[1.0, 2.0, 3.0, 4.0]]])
+    np.testing.assert_array_equal(ref.avg_pool1d(x, 3, 2, 1, ceil_mode=True)[0, 0], [1, 3, 2])
+    # without count_include_pad only input cells count: 3/2, 9/3, 4/1
+    np.testing.assert_array_equal(
+        ref.avg_pool1d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False)[0, 0], [1.5, 3, 4]
+    )
+
+
+def test_correlate2d_and_convolve2d_same_offsets():
+    # 1x5 ramp, 1x4 kernel with a single 1 at tap 0. correlate2d 'same' pads (1, 2): output i
+    # reads a[i - 1] -> [0, 1, 2, 3, 4]. convolve2d flips the kernel (the 1 moves to tap 3) and
+    # pads (2, 1): output i reads a[i + 3 - 2] -> [2, 3, 4, 5, 0].
+    a = np.arange(1.0, 6.0)[None]
+    k = np.array([[1.0, 0.0, 0.0, 0.0]])
+    np.testing.assert_array_equal(ref.correlate2d(a, k, "same"), [[0, 1, 2, 3, 4]])
+    np.testing.assert_array_equal(ref.convolve2d(a, k, "same"), [[2, 3, 4, 5, 0]])
+    # full correlate: 3 leading zeros then a; full convolve: a then 3 zeros
+    np.testing.assert_array_equal(ref.correlate2d(a, k), [[0, 0, 0, 1, 2, 3, 4, 5]])
+    np.testing.assert_array_equal(ref.convolve2d(a, k), [[1, 2, 3, 4, 5, 0, 0, 0]])
+
+
+def test_signal_boundaries():
+    # a = [1, 2, 3], kernel [1, 0, 0] in 'same' mode reads a[i - 1]; the cell left of a[0] is
+    # fillvalue (fill), a[2] (wrap) or a[0] (symm).
+    a = np.array([[1.0, 2.0, 3.0]])
+    k = np.array([[1.0, 0.0, 0.0]])
+    np.testing.assert_array_equal(ref.correlate2d(a, k, "same", "fill", 9), [[9, 1, 2]])
+    np.testing.assert_array_equal(ref.correlate2d(a, k, "same", "wrap"), [[3, 1, 2]])
+    np.testing.assert_array_equal(ref.correlate2d(a, k, "same", "symm"), [[1, 1, 2]])
