@@ -78,7 +78,8 @@ def test_impulse_2d_asymmetric_padding():
 
 def test_same_padding_puts_the_odd_extra_at_the_end():
     # n=4, k=2, s=2: ceil(4/2) = 2 outputs, total = max(1*2 + 2 - 4, 0) = 0 -> no padding.
-    # n=5, k=2, s=2: 3 outputs, total = max(2*2 + 2 - 5, 0) = 1 -> (0, 1): windows [0,1] [2,3] [4,pad]
+    # n=5, k=2, s=2: 3 outputs, total = max(2*2 + 2 - 5, 0) = 1 -> (0, 1):
+    # windows [0,1] [2,3] [4,pad]
     x = np.arange(1.0, 6.0).reshape(1, 1, 5)
     y = ref.conv1d(x, np.ones((1, 1, 2)), stride=2, padding="same")
     np.testing.assert_array_equal(y[0, 0], [3, 7, 5])
