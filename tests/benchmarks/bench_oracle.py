@@ -50,6 +50,11 @@ def best_time(fn, repeat: int) -> float:
     return min(times)
 
 
+def oracle_runner(op, x, w, kwargs):
+    fn = getattr(ref, op)
+    return (lambda: fn(x, **kwargs)) if w is None else (lambda: fn(x, w, **kwargs))
+
+
 def torch_runner(op, x, w, kwargs):
     import torch
     import torch.nn.functional as F
@@ -111,9 +116,7 @@ def main() -> None:
     for name, op, x_shape, w_shape, kwargs in SHAPES:
         x = rng.standard_normal(x_shape)
         w = None if w_shape is None else rng.standard_normal(w_shape)
-        fn = getattr(ref, op)
-        oracle = best_time((lambda: fn(x, **kwargs)) if w is None else
-                           (lambda: fn(x, w, **kwargs)), args.repeat)
+        oracle = best_time(oracle_runner(op, x, w, kwargs), args.repeat)
         onnx_t = best_time(onnx_runner(op, x, w, kwargs), args.onnx_repeat)
         torch_t = best_time(torch_runner(op, x, w, kwargs), args.repeat)
         vs_onnx.append(onnx_t / oracle)
