@@ -176,6 +176,23 @@ class Case:
                 parts.append(f"{field.name}={value!r}")
         return f"{self.function_name}({', '.join(parts)})"
 
+    def to_source(self) -> str:
+        """Python source that rebuilds this case exactly (arrays as float64 literals, cast back)."""
+        def array(a):
+            dtype = a.dtype.name
+            cast = "ml_dtypes.bfloat16" if dtype == "bfloat16" else f"np.{dtype}"
+            values = np.asarray(a, dtype=np.float64).tolist()
+            return f"np.array({values!r}).astype({cast})".replace("nan", "np.nan").replace(
+                "inf", "np.inf")
+
+        args = [f"{self.op!r}", array(self.input)]
+        for name in ("weight", "bias"):
+            if getattr(self, name) is not None:
+                args.append(f"{name}={array(getattr(self, name))}")
+        for name in self.relevant_fields():
+            args.append(f"{name}={getattr(self, name)!r}")
+        return f"Case({', '.join(args)})"
+
     def relevant_fields(self) -> tuple[str, ...]:
         common = ("stride", "padding", "dilation", "data_format")
         return {

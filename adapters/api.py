@@ -1,0 +1,135 @@
+"""What an adapter is: one framework API, the translation of a case into its call, and the
+limits of what it can express — each limit with its reason and the evidence that proves it."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from convparity.adapters.versions import in_range, installed_version
+from convparity.reference import strategies
+from convparity.reference.case import Case
+
+# What shows that a limit is real, checked against the installed framework by the tests:
+RAISES = "raises"  # the direct translation raises
+DIFFERS = "differs"  # the direct translation runs but computes something else
+NO_PARAMETER = "no parameter"  # the API has no parameter for it (checked on its signature)
+
+
+class Unsupported(Exception):
+    """The API cannot express the case; ``str()`` says exactly why."""
+
+
+@dataclass(frozen=True)
+class Limit:
+    """Something an API cannot express: ``applies(case)`` says when, ``reason`` says what, and
+    ``evidence`` how a test proves it (``RAISES``, ``DIFFERS``, or ``NO_PARAMETER`` with the
+    parameter the API lacks in ``parameter``). ``versions`` is a specifier (e.g. ``">=2.14"``)
+    of the framework versions the limit holds for; empty means all."""
+
+    reason: str
+    applies: Callable[[Case], bool]
+    evidence: str
+    parameter: str = ""
+    versions: str = ""
+
+
+@dataclass(frozen=True)
+class Api:
+    """One framework API for one op and rank.
+
+    ``call(case)`` is the direct translation (it may raise or be wrong for a case a limit covers:
+    that is the evidence). ``draws`` are keyword overrides for the op's strategy that keep most
+    drawn cases inside what the API expresses.
+    """
+
+    name: str
+    framework: str
+    op: str
+    ndim: int
+    call: Callable[[Case], Any]
+    limits: tuple[Limit, ...] = ()
+    draws: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def version(self) -> str | None:
+        return installed_version(self.framework)
+
+    def resolve(self) -> Callable:
+        """The framework callable this API names (imports the framework)."""
+        module_name, _, attribute = self.name.rpartition(".")
+        return getattr(importlib.import_module(module_name), attribute)
+
+    def why_not(self, case: Case) -> str | None:
+        """Why this API cannot run ``case``, or ``None`` if it can."""
+        if case.op != self.op or case.ndim != self.ndim:
+            return (f"{self.name} computes {self.op} in {self.ndim}-D, "
+                    f"not {case.op} in {case.ndim}-D")
+        for limit in self.active_limits():
+            if limit.applies(case):
+                return f"{self.name} {limit.reason}"
+        return None
+
+    def active_limits(self) -> tuple[Limit, ...]:
+        """The limits that hold for the installed version."""
+        return tuple(lim for lim in self.limits if in_range(self.version, lim.versions))
+
+    def run(self, case: Case) -> np.ndarray:
+        """The API's output for ``case`` as a NumPy array, or ``Unsupported`` with the reason."""
+        reason = self.why_not(case)
+        if reason:
+            raise Unsupported(reason)
+        return to_numpy(self.call(case))
+
+    def strategy(self, **overrides):
+        """Cases for this API: the op's strategy with ``draws`` and ``overrides`` applied."""
+        return case_strategy(self.op, self.ndim, **{**self.draws, **overrides})
+
+
+def case_strategy(op: str, ndim: int, **kwargs):
+    if op == "conv":
+        return strategies.conv_cases(ndim, **kwargs)
+    if op == "conv_transpose":
+        return strategies.conv_transpose_cases(ndim, **kwargs)
+    if op in ("max_pool", "avg_pool"):
+        return strategies.pool_cases(ndim, op.split("_")[0], **kwargs)
+    return strategies.signal_cases(op, **kwargs)
+
+
+def to_numpy(value) -> np.ndarray:
+    """A framework tensor as a NumPy array of the same dtype (bfloat16 through ml_dtypes)."""
+    if hasattr(value, "detach"):  # torch
+        value = value.detach()
+        if str(value.dtype) == "torch.bfloat16":
+            import ml_dtypes
+
+            return value.float().numpy().astype(ml_dtypes.bfloat16)
+        return value.numpy()
+    if hasattr(value, "numpy"):  # TensorFlow / Keras
+        return np.asarray(value.numpy())
+    return np.asarray(value)
+
+
+# -- predicates used by several adapters -----------------------------------------------------------
+def asymmetric(case: Case) -> bool:
+    return any(lo != hi for lo, hi in case.pads)
+
+
+def dilated(case: Case) -> bool:
+    return any(d > 1 for d in case.dilations)
+
+
+def strided(case: Case) -> bool:
+    return any(s > 1 for s in case.strides)
+
+
+def dtype_is(*names: str) -> Callable[[Case], bool]:
+    return lambda case: case.dtype.name in names
+
+
+def channels_last(case: Case) -> bool:
+    return case.data_format == "channels_last"

@@ -1,0 +1,190 @@
+"""PyTorch: ``torch.nn.functional`` conv/conv_transpose/pools and their ``torch.nn`` modules,
+1-3 spatial dims. channels_last cases run on channels_last memory format (an NHWC array seen
+as NCHW), not on a copy."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from convparity.adapters.api import (
+    NO_PARAMETER,
+    RAISES,
+    Api,
+    Limit,
+    asymmetric,
+    channels_last,
+    dilated,
+    dtype_is,
+)
+from convparity.reference.case import Case
+
+FRAMEWORK = "torch"
+
+
+@functools.cache
+def torch():
+    import torch
+
+    return torch
+
+
+def tensor(array: np.ndarray | None, data_format: str = "channels_first"):
+    """A NumPy array as a torch tensor of the same dtype; channels_last input becomes an
+    ``(N, C, *spatial)`` view of the NHWC data (torch's channels_last memory format)."""
+    if array is None:
+        return None
+    t = torch()
+    if array.dtype.name == "bfloat16":
+        result = t.from_numpy(array.astype(np.float32)).to(t.bfloat16)
+    else:
+        result = t.from_numpy(np.ascontiguousarray(array))
+    if data_format == "channels_last":
+        result = result.movedim(-1, 1)
+    return result
+
+
+def output(result, case: Case):
+    return result.movedim(1, -1) if channels_last(case) else result
+
+
+def symmetric_pads(case: Case) -> tuple[int, ...]:
+    return tuple(lo for lo, _ in case.pads)
+
+
+def conv_padding(case: Case):
+    """torch's own 'same'/'valid' where it takes them (stride 1), else the explicit pads."""
+    if isinstance(case.padding, str) and all(s == 1 for s in case.strides):
+        return case.padding.lower()
+    if asymmetric(case):
+        return case.pads  # torch takes no (before, after) pairs: raises
+    return symmetric_pads(case)
+
+
+def pool_padding(case: Case):
+    return case.pads if asymmetric(case) else symmetric_pads(case)
+
+
+# -- calls -------------------------------------------------------------------------------------
+def functional(name: str):
+    def call(case: Case):
+        F = torch().nn.functional
+        x = tensor(case.input, case.data_format)
+        if case.op == "conv":
+            y = getattr(F, name)(x, tensor(case.weight), tensor(case.bias), case.strides,
+                                 conv_padding(case), case.dilations, case.groups)
+        elif case.op == "conv_transpose":
+            y = getattr(F, name)(x, tensor(case.weight), tensor(case.bias), case.strides,
+                                 transpose_padding(case), case.output_padding, case.groups,
+                                 case.dilations)
+        elif case.op == "max_pool":
+            y = getattr(F, name)(x, case.kernel, case.strides, pool_padding(case),
+                                 case.dilations, case.ceil_mode)
+        else:
+            extra = {} if case.ndim == 1 else {"divisor_override": case.divisor_override}
+            y = getattr(F, name)(x, case.kernel, case.strides, pool_padding(case),
+                                 case.ceil_mode, case.count_include_pad, **extra)
+        return output(y, case)
+
+    return call
+
+
+def transpose_padding(case: Case):
+    if case.padding == "same":
+        return "same"  # conv_transpose takes no strings: raises
+    return case.pads if asymmetric(case) else symmetric_pads(case)
+
+
+def module(name: str):
+    def call(case: Case):
+        t = torch()
+        cls = getattr(t.nn, name)
+        x = tensor(case.input, case.data_format)
+        if case.op in ("conv", "conv_transpose"):
+            w = tensor(case.weight)
+            channels = (x.shape[1], w.shape[0] if case.op == "conv" else w.shape[1] * case.groups)
+            common = dict(kernel_size=case.kernel, stride=case.strides, dilation=case.dilations,
+                          groups=case.groups, bias=case.bias is not None)
+            if case.op == "conv":
+                layer = cls(*channels, padding=conv_padding(case),
+                            padding_mode=case.padding_mode, **common)
+            else:
+                layer = cls(*channels, padding=transpose_padding(case),
+                            output_padding=case.output_padding, **common)
+            layer = layer.to(w.dtype)
+            with t.no_grad():
+                layer.weight.copy_(w)
+                if case.bias is not None:
+                    layer.bias.copy_(tensor(case.bias))
+        elif case.op == "max_pool":
+            layer = cls(case.kernel, case.strides, pool_padding(case), case.dilations,
+                        ceil_mode=case.ceil_mode)
+        else:
+            extra = {} if case.ndim == 1 else {"divisor_override": case.divisor_override}
+            layer = cls(case.kernel, case.strides, pool_padding(case), case.ceil_mode,
+                        case.count_include_pad, **extra)
+        with t.no_grad():
+            return output(layer(x), case)
+
+    return call
+
+
+# -- limits ------------------------------------------------------------------------------------
+def pad_over_half_kernel(case: Case) -> bool:
+    return any(max(p) > k // 2 for p, k in zip(case.pads, case.kernel))
+
+
+ASYMMETRIC = Limit("takes one symmetric pad per dim, no (before, after) pairs (pad the input "
+                   "with F.pad first)", asymmetric, RAISES)
+TRANSPOSE_SAME = Limit("takes no padding='same'", lambda c: c.padding == "same", RAISES)
+POOL_PAD = Limit("pads at most half the kernel size", pad_over_half_kernel, RAISES)
+AVG_DILATION = Limit("has no dilation", dilated, NO_PARAMETER, parameter="dilation")
+DIVISOR_1D = Limit("avg_pool1d has no divisor_override",
+                   lambda c: c.divisor_override is not None, NO_PARAMETER,
+                   parameter="divisor_override")
+AVG3D_HALF = Limit("avg_pool3d is not implemented for float16/bfloat16 on CPU",
+                   dtype_is("float16", "bfloat16"), RAISES)
+AVG3D_SMALL = Limit("avg_pool3d rejects an input smaller than the kernel in any dim, padding or not",
+                    lambda c: any(n < k for n, k in zip(c.spatial_size, c.kernel)), RAISES)
+F_PADDING_MODE = Limit("has no padding_mode (use torch.nn.Conv*d or F.pad)",
+                       lambda c: c.padding_mode != "zeros", NO_PARAMETER,
+                       parameter="padding_mode")
+
+
+def _avg_limits(ndim: int) -> tuple[Limit, ...]:
+    limits = [ASYMMETRIC, POOL_PAD, AVG_DILATION]
+    if ndim == 1:
+        limits.append(DIVISOR_1D)
+    if ndim == 3:
+        limits += [AVG3D_HALF, AVG3D_SMALL]
+    return tuple(limits)
+
+
+def apis() -> list[Api]:
+    from hypothesis import strategies as st
+
+    symmetric = st.sampled_from([0, "valid", "same"]) | st.integers(0, 2)
+    modes = st.sampled_from(["zeros", "reflect", "replicate", "circular"])
+    pool_pads = st.just(0) | st.integers(0, 1)
+    result = []
+    for n in (1, 2, 3):
+        half_precision_ok = {} if n < 3 else {"dtype": st.sampled_from(["float32", "float64"])}
+        for kind, F_name, module_name, limits, draws in [
+            ("conv", f"conv{n}d", f"Conv{n}d", (ASYMMETRIC,), {"padding": symmetric}),
+            ("conv_transpose", f"conv_transpose{n}d", f"ConvTranspose{n}d",
+             (ASYMMETRIC, TRANSPOSE_SAME), {"padding": st.just(0) | st.integers(0, 2)}),
+            ("max_pool", f"max_pool{n}d", f"MaxPool{n}d", (ASYMMETRIC, POOL_PAD),
+             {"padding": pool_pads}),
+            ("avg_pool", f"avg_pool{n}d", f"AvgPool{n}d", _avg_limits(n),
+             {"padding": pool_pads, **half_precision_ok}),
+        ]:
+            F_limits = limits + ((F_PADDING_MODE,) if kind == "conv" else ())
+            module_draws = {**draws, "padding_mode": modes} if kind == "conv" else draws
+            result += [
+                Api(f"torch.nn.functional.{F_name}", FRAMEWORK, kind, n, functional(F_name),
+                    F_limits, draws),
+                Api(f"torch.nn.{module_name}", FRAMEWORK, kind, n, module(module_name), limits,
+                    module_draws),
+            ]
+    return result

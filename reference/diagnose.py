@@ -1,0 +1,66 @@
+"""When a result disagrees: which nearby convention does it match?
+
+Each variant re-states the case under a convention some framework uses instead of the canonical
+one; if the observed output agrees with the oracle's answer for the variant, the mismatch is a
+convention difference, not noise, and the report says which.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from convparity.reference.case import Case
+from convparity.reference.compare import compare
+from convparity.reference.tolerance import error_bound
+
+
+def nearby_conventions(case: Case) -> Iterator[tuple[str, Case]]:
+    """``(description, variant)`` for each nearby convention that changes this case."""
+    if case.op in ("conv", "max_pool", "avg_pool", "conv_transpose"):
+        pads = case.pads
+        flipped = tuple((hi, lo) for lo, hi in pads)
+        if flipped != pads:
+            yield (f"the padding mirrored, {flipped} (e.g. SAME's odd extra at the start)",
+                   case.replace(padding=flipped))
+    if case.op == "avg_pool":
+        yield (f"count_include_pad={not case.count_include_pad}",
+               case.replace(count_include_pad=not case.count_include_pad))
+    if case.op in ("max_pool", "avg_pool"):
+        yield f"ceil_mode={not case.ceil_mode}", case.replace(ceil_mode=not case.ceil_mode)
+    if case.op == "max_pool" and np.isnan(np.asarray(case.input, dtype=float)).any():
+        no_nan = np.where(np.isnan(case.input.astype(float)), -np.inf, case.input.astype(float))
+        yield ("NaN ignored (the max of the other values)",
+               case.replace(input=no_nan.astype(case.input.dtype)))
+    if case.weight is not None and case.op != "correlate":
+        axes = tuple(range(-case.ndim, 0))
+        yield ("the kernel flipped (true convolution instead of cross-correlation, or back)",
+               case.replace(weight=np.flip(case.weight, axes).copy()))
+    if case.op == "correlate":
+        yield "the kernel flipped (convolve2d)", case.replace(op="convolve")
+    if case.op == "convolve":
+        yield "the kernel not flipped (correlate2d)", case.replace(op="correlate")
+    if case.op == "conv_transpose" and case.padding != "same":
+        extra = case.output_padding
+        extra = (extra,) * case.ndim if isinstance(extra, int) else tuple(extra)
+        if any(extra):
+            shifted = tuple((lo - e, hi) for (lo, hi), e in zip(case.pads, extra))
+            if min(lo for lo, _ in shifted) >= 0:
+                yield ("output_padding at the start instead of the end",
+                       case.replace(padding=shifted, output_padding=0))
+
+
+def matching_convention(actual, case: Case) -> str | None:
+    """The first nearby convention under which ``actual`` agrees with the oracle, if any."""
+    actual = np.asarray(actual)
+    for description, variant in nearby_conventions(case):
+        try:
+            expected = variant.expected()
+        except ValueError:
+            continue  # the variant is not a valid call
+        if expected.shape != actual.shape:
+            continue
+        if compare(actual, expected, error_bound(variant), case.dtype).ok:
+            return description
+    return None
