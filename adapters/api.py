@@ -56,6 +56,11 @@ class Api:
     draws: Mapping[str, Any] = field(default_factory=dict)
 
     @property
+    def id(self) -> str:
+        """Unique: the name, with the rank appended for rank-generic APIs."""
+        return self.name if f"{self.ndim}d" in self.name.lower() else f"{self.name}[{self.ndim}d]"
+
+    @property
     def version(self) -> str | None:
         return installed_version(self.framework)
 

@@ -145,7 +145,7 @@ DIVISOR_1D = Limit("avg_pool1d has no divisor_override",
                    parameter="divisor_override")
 AVG3D_HALF = Limit("avg_pool3d is not implemented for float16/bfloat16 on CPU",
                    dtype_is("float16", "bfloat16"), RAISES)
-AVG3D_SMALL = Limit("avg_pool3d rejects an input smaller than the kernel in any dim, padding or not",
+AVG3D_SMALL = Limit("avg_pool3d rejects an input smaller than the kernel, padding or not",
                     lambda c: any(n < k for n, k in zip(c.spatial_size, c.kernel)), RAISES)
 F_PADDING_MODE = Limit("has no padding_mode (use torch.nn.Conv*d or F.pad)",
                        lambda c: c.padding_mode != "zeros", NO_PARAMETER,

@@ -113,16 +113,19 @@ def _layout(x: np.ndarray, data_format: str) -> np.ndarray:
 
 @st.composite
 def conv_cases(draw, ndim=2, *, batch=_DEFAULT, in_channels=_DEFAULT, out_channels=_DEFAULT,
-               groups=_DEFAULT, kernel_size=_DEFAULT, input_size=_DEFAULT, stride=_DEFAULT,
-               padding=_DEFAULT, dilation=_DEFAULT, bias=_DEFAULT, padding_mode="zeros",
-               data_format=_DEFAULT, dtype=_DEFAULT, values=_DEFAULT, seed=_DEFAULT) -> Case:
-    """Convolutions (torch semantics). Defaults: ``groups`` 1-3 with 1-3 channels per group (in
-    and out), kernel 1-4 per dim, stride 1-3, dilation 1-2, padding any form up to 2, input size
-    just large enough for the kernel plus 0-5, ``padding_mode`` zeros (pass a strategy over
-    ``("zeros", "reflect", "replicate", "circular")`` for the others)."""
+               groups=_DEFAULT, channels_per_group=_DEFAULT, kernel_size=_DEFAULT,
+               input_size=_DEFAULT, stride=_DEFAULT, padding=_DEFAULT, dilation=_DEFAULT,
+               bias=_DEFAULT, padding_mode="zeros", data_format=_DEFAULT, dtype=_DEFAULT,
+               values=_DEFAULT, seed=_DEFAULT) -> Case:
+    """Convolutions (torch semantics). Defaults: ``groups`` 1-3 with ``channels_per_group`` 1-3
+    input channels (1: depthwise) and 1-3 output channels per group, kernel 1-4 per dim, stride
+    1-3, dilation 1-2, padding any form up to 2, input size just large enough for the kernel
+    plus 0-5, ``padding_mode`` zeros (pass a strategy over ``("zeros", "reflect", "replicate",
+    "circular")`` for the others)."""
     ndim = _resolve(draw, ndim, None)
     groups = _resolve(draw, groups, st.integers(1, 3))
-    in_channels = _resolve(draw, in_channels, st.integers(1, 3).map(lambda c: c * groups))
+    per_group = _resolve(draw, channels_per_group, st.integers(1, 3))
+    in_channels = _resolve(draw, in_channels, st.just(per_group * groups))
     out_channels = _resolve(draw, out_channels, st.integers(1, 3).map(lambda c: c * groups))
     kernel = _per_dim(draw, kernel_size, ndim, st.integers(1, 4))
     stride = _per_dim(draw, stride, ndim, st.integers(1, 3))

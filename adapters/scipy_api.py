@@ -1,0 +1,87 @@
+"""SciPy: ``signal.correlate2d``/``convolve2d`` (every mode and boundary) for the SciPy-style ops,
+and ``signal.correlate`` (direct method) for multi-channel, grouped, strided, dilated convs of any
+rank, as sums over channel pairs of single-channel correlations.
+
+A conv through SciPy is assembled as a user would: zero-pad with ``np.pad``, dilate the kernel by
+inserting zeros, correlate in ``'valid'`` mode, subsample by the stride, add the bias.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from convparity.adapters.api import NO_PARAMETER, RAISES, Api, Limit, dtype_is
+from convparity.reference.case import Case
+
+FRAMEWORK = "scipy"
+
+
+@functools.cache
+def signal():
+    from scipy import signal
+
+    return signal
+
+
+def signal2d(name: str):
+    def call(case: Case):
+        fn = getattr(signal(), name)
+        return fn(case.input, case.weight, case.mode, case.boundary, case.fillvalue)
+
+    return call
+
+
+def dilate(kernel: np.ndarray, dilation) -> np.ndarray:
+    """Insert ``d - 1`` zeros between taps along each axis."""
+    out = np.zeros([(k - 1) * d + 1 for k, d in zip(kernel.shape, dilation)], kernel.dtype)
+    out[tuple(slice(None, None, d) for d in dilation)] = kernel
+    return out
+
+
+def conv_by_correlate(case: Case):
+    """``y[n, o] = b[o] + sum_c correlate(xpad[n, g*C/G + c], dilate(w[o, c]), 'valid')[::s]``."""
+    correlate = signal().correlate
+    x = np.moveaxis(case.input, -1, 1) if case.data_format == "channels_last" else case.input
+    x = np.pad(x, [(0, 0), (0, 0), *case.pads])
+    out_channels, per_group = case.weight.shape[:2]
+    o_per_group = out_channels // case.groups
+    every = tuple(slice(None, None, s) for s in case.strides)
+    rows = []
+    for n in range(x.shape[0]):
+        channels = []
+        for o in range(out_channels):
+            first = (o // o_per_group) * per_group
+            acc = sum(correlate(x[n, first + c], dilate(case.weight[o, c], case.dilations),
+                                mode="valid", method="direct")[every]
+                      for c in range(per_group))
+            if case.bias is not None:
+                acc = acc + case.bias[o]
+            channels.append(acc)
+        rows.append(np.stack(channels))
+    y = np.stack(rows)
+    return np.moveaxis(y, 1, -1) if case.data_format == "channels_last" else y
+
+
+HALF = Limit("rejects float16 and bfloat16 input", dtype_is("float16", "bfloat16"), RAISES)
+PADDING_MODE = Limit("has no padding_mode for a zero-padded 'valid' correlation",
+                     lambda c: c.padding_mode != "zeros", NO_PARAMETER, parameter="padding_mode")
+
+
+def apis() -> list[Api]:
+    from hypothesis import strategies as st
+
+    full_precision = {"dtype": st.sampled_from(["float32", "float64"])}
+    result = [
+        Api("scipy.signal.correlate2d", FRAMEWORK, "correlate", 2, signal2d("correlate2d"),
+            (HALF,), full_precision),
+        Api("scipy.signal.convolve2d", FRAMEWORK, "convolve", 2, signal2d("convolve2d"),
+            (HALF,), full_precision),
+    ]
+    result += [
+        Api("scipy.signal.correlate", FRAMEWORK, "conv", n, conv_by_correlate,
+            (HALF, PADDING_MODE), full_precision)
+        for n in (1, 2, 3)
+    ]
+    return result

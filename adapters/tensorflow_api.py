@@ -1,0 +1,290 @@
+"""TensorFlow: ``tf.nn`` convolutions and pools and the Keras layers, weights set from the case.
+
+Layouts: channels_last cases run as NWC/NHWC/NDHWC, channels_first ones as NCW/NCHW/NCDHW (TF's
+CPU kernels take NCHW while oneDNN is on, the default). Weights go from torch's layout to TF's:
+conv ``(O, I/g, *k)`` -> ``(*k, I/g, O)``; transposed ``(I, O, *k)`` -> ``(*k, O, I)``; depthwise
+``(C*M, 1, *k)`` -> ``(*k, C, M)``.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+
+import numpy as np
+
+from convparity.adapters.api import (
+    NO_PARAMETER,
+    RAISES,
+    Api,
+    Limit,
+    channels_last,
+    dilated,
+    strided,
+)
+from convparity.reference.case import Case
+
+FRAMEWORK = "tensorflow"
+FORMATS = {(1, False): "NCW", (2, False): "NCHW", (3, False): "NCDHW",
+           (1, True): "NWC", (2, True): "NHWC", (3, True): "NDHWC"}
+
+
+@functools.cache
+def tf():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow
+
+    return tensorflow
+
+
+@functools.cache
+def keras():
+    tf()
+    import keras
+
+    return keras
+
+
+def data_format(case: Case) -> str:
+    return FORMATS[case.ndim, channels_last(case)]
+
+
+def keras_format(case: Case) -> str:
+    return case.data_format
+
+
+def tf_weight(case: Case) -> np.ndarray:
+    """torch's ``(A, B, *k)`` -> TF's ``(*k, B, A)`` (conv: A=O, B=I/g; transposed: A=I, B=O)."""
+    w = case.weight
+    return np.transpose(w, (*range(2, w.ndim), 1, 0))
+
+
+def depthwise_weight(case: Case) -> np.ndarray:
+    """``(C*M, 1, *k)`` -> ``(*k, C, M)``: output channel ``c*M + m`` is filter ``[..., c, m]``."""
+    channels = case.input.shape[-1 if channels_last(case) else 1]
+    w = case.weight.reshape(channels, -1, *case.kernel)
+    return np.transpose(w, (*range(2, w.ndim), 0, 1))
+
+
+def explicit_padding(case: Case):
+    """``'SAME'``/``'VALID'`` for those cases, else TF's explicit list (batch, channel: no pad)."""
+    if isinstance(case.padding, str):
+        return case.padding.upper()
+    pads = [list(p) for p in case.pads]
+    return [[0, 0], *pads, [0, 0]] if channels_last(case) else [[0, 0], [0, 0], *pads]
+
+
+def string_padding(case: Case):
+    if isinstance(case.padding, str):
+        return case.padding.upper()
+    return "VALID" if all(p == (0, 0) for p in case.pads) else case.pads  # raises
+
+
+def add_bias(y, case: Case):
+    if case.bias is None:
+        return y
+    return tf().nn.bias_add(y, case.bias, data_format="N...C" if channels_last(case) else "NC...")
+
+
+def strides_of(case: Case):
+    return list(case.strides)
+
+
+def output_shape(case: Case) -> list[int]:
+    return list(case.expected().shape)
+
+
+# -- tf.nn -------------------------------------------------------------------------------------
+def per_axis(case: Case, values) -> list[int]:
+    """Per-dim values spread over every axis of the layout (1 on batch and channels)."""
+    return [1, *values, 1] if channels_last(case) else [1, 1, *values]
+
+
+def nn_conv(name: str):
+    def call(case: Case):
+        fn = getattr(tf().nn, name)
+        strides, dilations = list(case.strides), list(case.dilations)
+        if name == "conv3d":  # conv3d wants them over every axis
+            strides, dilations = per_axis(case, strides), per_axis(case, dilations)
+        padding = string_padding(case) if name in ("convolution", "conv3d") \
+            else explicit_padding(case)
+        y = fn(case.input, tf_weight(case), strides, padding, data_format=data_format(case),
+               dilations=dilations)
+        return add_bias(y, case)
+
+    return call
+
+
+def nn_depthwise(case: Case):
+    y = tf().nn.depthwise_conv2d(case.input, depthwise_weight(case), per_axis(case, case.strides),
+                                 explicit_padding(case), data_format=data_format(case),
+                                 dilations=list(case.dilations))
+    return add_bias(y, case)
+
+
+def nn_conv_transpose(name: str):
+    def call(case: Case):
+        fn = getattr(tf().nn, name)
+        padding = explicit_padding(case) if name == "conv2d_transpose" else string_padding(case)
+        y = fn(case.input, tf_weight(case), output_shape(case), strides_of(case),
+               padding=padding, data_format=data_format(case), dilations=list(case.dilations))
+        return add_bias(y, case)
+
+    return call
+
+
+def nn_pool(name: str):
+    def call(case: Case):
+        fn = getattr(tf().nn, name)
+        padding = explicit_padding(case) if name == "max_pool2d" else string_padding(case)
+        return fn(case.input, list(case.kernel), strides_of(case), padding,
+                  data_format=data_format(case))
+
+    return call
+
+
+# -- Keras -------------------------------------------------------------------------------------
+def keras_padding(case: Case) -> str:
+    if isinstance(case.padding, str):
+        return case.padding.lower()
+    return "valid" if all(p == (0, 0) for p in case.pads) else str(case.pads)  # raises
+
+
+def keras_layer(name: str):
+    def call(case: Case):
+        layers = keras().layers
+        cls = getattr(layers, name)
+        dtype = case.dtype.name
+        common = dict(padding=keras_padding(case), data_format=keras_format(case), dtype=dtype)
+        if case.op in ("max_pool", "avg_pool"):
+            layer = cls(pool_size=case.kernel, strides=case.strides, **common)
+            return layer(case.input)
+        use_bias = case.bias is not None
+        if name.startswith("Depthwise"):
+            channels = case.input.shape[-1 if channels_last(case) else 1]
+            layer = cls(case.kernel, strides=case.strides, dilation_rate=case.dilations,
+                        depth_multiplier=case.weight.shape[0] // channels, use_bias=use_bias,
+                        **common)
+            weights = [depthwise_weight(case)]
+        elif case.op == "conv":
+            layer = cls(case.weight.shape[0], case.kernel, strides=case.strides,
+                        dilation_rate=case.dilations, groups=case.groups, use_bias=use_bias,
+                        **common)
+            weights = [tf_weight(case)]
+        else:
+            output_padding = None if case.padding == "same" else case.output_padding
+            layer = cls(case.weight.shape[1] * case.groups, case.kernel, strides=case.strides,
+                        dilation_rate=case.dilations, output_padding=output_padding,
+                        use_bias=use_bias, **common)
+            weights = [tf_weight(case)]
+        layer.build(case.input.shape)
+        layer.set_weights(weights + ([case.bias] if use_bias else []))
+        return layer(case.input)
+
+    return call
+
+
+# -- limits ------------------------------------------------------------------------------------
+def _per_dim(value, ndim: int) -> tuple[int, ...]:
+    return (value,) * ndim if isinstance(value, int) else tuple(value)
+
+
+def explicit(case: Case) -> bool:
+    return not isinstance(case.padding, str) and any(p != (0, 0) for p in case.pads)
+
+
+def stride_and_dilation(case: Case) -> bool:
+    return strided(case) and dilated(case)
+
+
+def not_depthwise(case: Case) -> bool:
+    channels = case.input.shape[-1 if channels_last(case) else 1]
+    return case.groups != channels
+
+
+PADDING_MODE = Limit("has no padding_mode (zeros only)", lambda c: c.padding_mode != "zeros",
+                     NO_PARAMETER, parameter="padding_mode")
+STRINGS_ONLY = Limit("takes padding 'SAME' or 'VALID' only, no explicit pads", explicit, RAISES)
+STRIDE_DILATION = Limit("rejects dilation > 1 together with stride > 1", stride_and_dilation,
+                        RAISES)
+GROUPS = Limit("has no groups", lambda c: c.groups > 1, NO_PARAMETER, parameter="groups")
+CEIL = Limit("has no ceil_mode", lambda c: c.ceil_mode, NO_PARAMETER, parameter="ceil_mode")
+POOL_DILATION = Limit("has no dilation", dilated, NO_PARAMETER, parameter="dilation")
+DIVISOR = Limit("has no divisor_override", lambda c: c.divisor_override is not None,
+                NO_PARAMETER, parameter="divisor_override")
+SAME_EXCLUDES_PAD = Limit(
+    "SAME averages over input cells only (count_include_pad=False)",
+    lambda c: c.count_include_pad and any(p != (0, 0) for p in c.pads), NO_PARAMETER,
+    parameter="count_include_pad")
+NOT_DEPTHWISE = Limit("computes groups == in_channels (depthwise) only", not_depthwise,
+                      NO_PARAMETER, parameter="groups")
+UNEQUAL_STRIDES = Limit("needs equal strides along height and width",
+                        lambda c: len(set(c.strides)) > 1, RAISES)
+CHANNELS_FIRST_DTYPES = Limit(
+    "runs channels_first (NCHW) on CPU only in float32/bfloat16 (oneDNN kernels)",
+    lambda c: not channels_last(c) and c.dtype.name in ("float16", "float64"), RAISES)
+POOL3D_DTYPES = Limit("3-D pooling on CPU runs only in float32/bfloat16",
+                      lambda c: c.dtype.name in ("float16", "float64"), RAISES)
+CONV3D_DILATION = Limit("on CPU supports dilation 1 only", dilated, RAISES)
+KERAS_OUTPUT_PADDING = Limit(
+    "needs output_padding < stride (torch allows < max(stride, dilation))",
+    lambda c: c.padding != "same" and any(
+        p >= s for p, s in zip(_per_dim(c.output_padding, c.ndim), c.strides)), RAISES)
+TRANSPOSE_OUTPUT = Limit(
+    "Keras Conv*DTranspose takes padding 'valid' or 'same' only",
+    explicit, RAISES)
+
+
+def apis() -> list[Api]:
+    from hypothesis import strategies as st
+
+    strings = {"padding": st.sampled_from(["valid", "same"])}
+    nchw, pools = (CHANNELS_FIRST_DTYPES,), (CEIL, POOL_DILATION, DIVISOR)
+    no_pool_extras = {"dilation": 1, "ceil_mode": False}
+    result = []
+    for n in (1, 2, 3):
+        pool3d = (POOL3D_DTYPES,) if n == 3 else ()
+        explicit_ok = n == 2  # explicit pads: conv2d, conv2d_transpose, max_pool2d
+        conv_limits = (PADDING_MODE, *nchw) + (() if explicit_ok else (STRINGS_ONLY,)) + (
+            () if n < 3 else (STRIDE_DILATION, GROUPS, CONV3D_DILATION))
+        result += [
+            Api(f"tensorflow.nn.conv{n}d", FRAMEWORK, "conv", n, nn_conv(f"conv{n}d"),
+                conv_limits, {} if explicit_ok else {**strings, "groups": 1 if n == 3 else 3}),
+            Api("tensorflow.nn.convolution", FRAMEWORK, "conv", n, nn_conv("convolution"),
+                (PADDING_MODE, *nchw, STRINGS_ONLY, STRIDE_DILATION)
+                + ((GROUPS, CONV3D_DILATION) if n == 3 else ()), strings),
+            Api(f"tensorflow.nn.conv{n}d_transpose", FRAMEWORK, "conv_transpose", n,
+                nn_conv_transpose(f"conv{n}d_transpose"),
+                (GROUPS, *nchw) + (() if explicit_ok else (STRINGS_ONLY,)),
+                {"groups": 1, **({} if explicit_ok else strings)}),
+            Api(f"tensorflow.nn.max_pool{n}d", FRAMEWORK, "max_pool", n,
+                nn_pool(f"max_pool{n}d"),
+                pools + pool3d + (() if explicit_ok else (STRINGS_ONLY, *nchw)),
+                {**no_pool_extras, **({} if explicit_ok else strings)}),
+            Api(f"tensorflow.nn.avg_pool{n}d", FRAMEWORK, "avg_pool", n,
+                nn_pool(f"avg_pool{n}d"), pools + pool3d + (*nchw, STRINGS_ONLY, SAME_EXCLUDES_PAD),
+                {"ceil_mode": False, "count_include_pad": False, **strings}),
+            Api(f"keras.layers.Conv{n}D", FRAMEWORK, "conv", n, keras_layer(f"Conv{n}D"),
+                (PADDING_MODE, STRINGS_ONLY, STRIDE_DILATION) + (nchw if n < 3 else ()),
+                strings),
+            Api(f"keras.layers.Conv{n}DTranspose", FRAMEWORK, "conv_transpose", n,
+                keras_layer(f"Conv{n}DTranspose"), (GROUPS, TRANSPOSE_OUTPUT, STRIDE_DILATION,
+                                                     KERAS_OUTPUT_PADDING, *nchw),
+                {"groups": 1, **strings}),
+            Api(f"keras.layers.MaxPooling{n}D", FRAMEWORK, "max_pool", n,
+                keras_layer(f"MaxPooling{n}D"), pools + pool3d + (STRINGS_ONLY,),
+                {**no_pool_extras, **strings}),
+            Api(f"keras.layers.AveragePooling{n}D", FRAMEWORK, "avg_pool", n,
+                keras_layer(f"AveragePooling{n}D"),
+                pools + pool3d + (STRINGS_ONLY, SAME_EXCLUDES_PAD),
+                {"ceil_mode": False, "count_include_pad": False, **strings}),
+        ]
+    result += [
+        Api("tensorflow.nn.depthwise_conv2d", FRAMEWORK, "conv", 2, nn_depthwise,
+            (PADDING_MODE, *nchw, NOT_DEPTHWISE, UNEQUAL_STRIDES), {"channels_per_group": 1}),
+        Api("keras.layers.DepthwiseConv2D", FRAMEWORK, "conv", 2,
+            keras_layer("DepthwiseConv2D"),
+            (PADDING_MODE, NOT_DEPTHWISE, STRINGS_ONLY, STRIDE_DILATION),
+            {"channels_per_group": 1, **strings}),
+    ]
+    return result
