@@ -16,7 +16,7 @@ from convparity.reference.case import Case
 
 # What shows that a limit is real, checked against the installed framework by the tests:
 RAISES = "raises"  # the direct translation raises
-DIFFERS = "differs"  # the direct translation runs but computes something else
+DIFFERS = "differs"  # the direct translation raises, or runs but computes something else
 NO_PARAMETER = "no parameter"  # the API has no parameter for it (checked on its signature)
 
 

@@ -14,6 +14,7 @@ import os
 import numpy as np
 
 from convparity.adapters.api import (
+    DIFFERS,
     NO_PARAMETER,
     RAISES,
     Api,
@@ -70,6 +71,8 @@ def explicit_padding(case: Case):
     """``'SAME'``/``'VALID'`` for those cases, else TF's explicit list (batch, channel: no pad)."""
     if isinstance(case.padding, str):
         return case.padding.upper()
+    if not explicit(case):
+        return "VALID"
     pads = [list(p) for p in case.pads]
     return [[0, 0], *pads, [0, 0]] if channels_last(case) else [[0, 0], [0, 0], *pads]
 
@@ -225,6 +228,24 @@ CHANNELS_FIRST_DTYPES = Limit(
     lambda c: not channels_last(c) and c.dtype.name in ("float16", "float64"), RAISES)
 POOL3D_DTYPES = Limit("3-D pooling on CPU runs only in float32/bfloat16",
                       lambda c: c.dtype.name in ("float16", "float64"), RAISES)
+CHANNELS_FIRST_EXPLICIT = Limit(
+    "runs explicit (before, after) padding only channels_last (NHWC) on CPU",
+    lambda c: not channels_last(c) and explicit(c), RAISES)
+TRANSPOSE_DILATION = Limit(
+    "supports dilation > 1 on CPU only in float32/bfloat16 (oneDNN kernels)",
+    lambda c: dilated(c) and c.dtype.name in ("float16", "float64"), RAISES)
+TRANSPOSE_DILATION_EXTRA = Limit(
+    "aborts in oneDNN for dilation > 1 with an output larger than the natural size "
+    "(output_padding > 0)",
+    lambda c: dilated(c) and c.padding != "same" and any(
+        _per_dim(c.output_padding, c.ndim)), RAISES)
+MAX_POOL_NCHW = Limit(
+    "max pools channels_first (NCHW) on CPU reliably only in float32/bfloat16 (float64 raises "
+    "or is rounded to float32)",
+    lambda c: not channels_last(c) and c.dtype.name in ("float16", "float64"), DIFFERS)
+TRANSPOSE3D_DILATION = Limit(
+    "fails for dilation > 1 on CPU in 3-D (oneDNN cannot create the primitive, Eigen rejects it)",
+    dilated, RAISES)
 CONV3D_DILATION = Limit("on CPU supports dilation 1 only", dilated, RAISES)
 KERAS_OUTPUT_PADDING = Limit(
     "needs output_padding < stride (torch allows < max(stride, dilation))",
@@ -255,11 +276,15 @@ def apis() -> list[Api]:
                 + ((GROUPS, CONV3D_DILATION) if n == 3 else ()), strings),
             Api(f"tensorflow.nn.conv{n}d_transpose", FRAMEWORK, "conv_transpose", n,
                 nn_conv_transpose(f"conv{n}d_transpose"),
-                (GROUPS, *nchw) + (() if explicit_ok else (STRINGS_ONLY,)),
+                (GROUPS, *nchw, TRANSPOSE_DILATION, TRANSPOSE_DILATION_EXTRA)
+                + ((CHANNELS_FIRST_EXPLICIT,) if explicit_ok else (STRINGS_ONLY,))
+                + ((TRANSPOSE3D_DILATION,) if n == 3 else ()),
                 {"groups": 1, **({} if explicit_ok else strings)}),
             Api(f"tensorflow.nn.max_pool{n}d", FRAMEWORK, "max_pool", n,
                 nn_pool(f"max_pool{n}d"),
-                pools + pool3d + (() if explicit_ok else (STRINGS_ONLY, *nchw)),
+                pools + pool3d
+                + ((CHANNELS_FIRST_EXPLICIT, MAX_POOL_NCHW) if explicit_ok
+                   else (STRINGS_ONLY, *nchw)),
                 {**no_pool_extras, **({} if explicit_ok else strings)}),
             Api(f"tensorflow.nn.avg_pool{n}d", FRAMEWORK, "avg_pool", n,
                 nn_pool(f"avg_pool{n}d"), pools + pool3d + (*nchw, STRINGS_ONLY, SAME_EXCLUDES_PAD),
@@ -269,7 +294,8 @@ def apis() -> list[Api]:
                 strings),
             Api(f"keras.layers.Conv{n}DTranspose", FRAMEWORK, "conv_transpose", n,
                 keras_layer(f"Conv{n}DTranspose"), (GROUPS, TRANSPOSE_OUTPUT, STRIDE_DILATION,
-                                                     KERAS_OUTPUT_PADDING, *nchw),
+                                                     KERAS_OUTPUT_PADDING, TRANSPOSE_DILATION,
+                                                     *nchw),
                 {"groups": 1, **strings}),
             Api(f"keras.layers.MaxPooling{n}D", FRAMEWORK, "max_pool", n,
                 keras_layer(f"MaxPooling{n}D"), pools + pool3d + (STRINGS_ONLY,),
@@ -284,7 +310,7 @@ def apis() -> list[Api]:
             (PADDING_MODE, *nchw, NOT_DEPTHWISE, UNEQUAL_STRIDES), {"channels_per_group": 1}),
         Api("keras.layers.DepthwiseConv2D", FRAMEWORK, "conv", 2,
             keras_layer("DepthwiseConv2D"),
-            (PADDING_MODE, NOT_DEPTHWISE, STRINGS_ONLY, STRIDE_DILATION),
+            (PADDING_MODE, NOT_DEPTHWISE, STRINGS_ONLY, STRIDE_DILATION, UNEQUAL_STRIDES),
             {"channels_per_group": 1, **strings}),
     ]
     return result

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from importlib import metadata
 
+from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
@@ -29,7 +30,12 @@ def installed_version(framework: str) -> str | None:
 
 
 def in_range(version: str | None, specifier: str) -> bool:
-    """``version`` satisfies ``specifier``; an empty specifier or unknown version: True."""
+    """``version`` satisfies ``specifier`` (e.g. ``">=2.12,<2.20"``), or, for a specifier that
+    names a distribution (``"keras>=3"``), that distribution's installed version does. An empty
+    specifier or an unknown version: True."""
+    if specifier and specifier[0].isalpha():
+        requirement = Requirement(specifier)
+        version, specifier = installed_version(requirement.name), str(requirement.specifier)
     if not specifier or version is None:
         return True
     return Version(Version(version).base_version) in SpecifierSet(specifier)

@@ -5,6 +5,7 @@ the oracle answers and reports print.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -127,7 +128,11 @@ class Case:
         return getattr(module, name)(x, *args, **kwargs)
 
     def expected(self) -> np.ndarray:
-        """The oracle's answer (float64)."""
+        """The oracle's answer (float64), computed once per case."""
+        return self._expected.copy()
+
+    @functools.cached_property
+    def _expected(self) -> np.ndarray:
         return self.call()
 
     @property

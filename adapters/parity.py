@@ -1,0 +1,168 @@
+"""The parity check: run drawn cases through an API, compare with the oracle, classify.
+
+Each case ends as ``agree``, ``divergence`` (a registered one, and the API did differ),
+``unsupported`` (the API's own limit, with the reason) or ``fail``. A sweep over one API draws
+cases with Hypothesis, so a failure is shrunk to the simplest case before it is reported.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+from hypothesis import HealthCheck, Phase, assume, given, settings
+
+from convparity.adapters import divergences
+from convparity.adapters.api import Api, Unsupported
+from convparity.reference.case import Case
+from convparity.reference.compare import Comparison
+from convparity.reference.testing import check_against_reference, failure_report
+
+AGREE, DIVERGENCE, UNSUPPORTED, FAIL = "agree", "divergence", "unsupported", "fail"
+
+
+@dataclass
+class Outcome:
+    status: str
+    case: Case
+    comparison: Comparison | None = None
+    divergence: divergences.Divergence | None = None
+    detail: str = ""
+
+
+def check_case(api: Api, case: Case, entries=None) -> Outcome:
+    """Run ``case`` through ``api`` and classify the result."""
+    try:
+        with warnings.catch_warnings():  # a framework's warnings are its business, not ours
+            warnings.simplefilter("ignore")
+            actual = api.run(case)
+    except Unsupported as reason:
+        return Outcome(UNSUPPORTED, case, detail=str(reason))
+    except Exception as error:  # a framework error on a case the adapter claims it can run
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        return Outcome(FAIL, case, detail=(
+            f"{api.id} raised {type(error).__name__}: {first_line}\n  for {case.call_repr()}\n"
+            f"  (if {api.framework} cannot express this, add a Limit to its adapter)"))
+    divergence = divergences.matching(api, case, entries)
+    try:
+        comparison = check_against_reference(actual, case)
+    except AssertionError as error:  # shapes differ
+        if divergence:
+            return Outcome(DIVERGENCE, case, divergence=divergence, detail=str(error))
+        return Outcome(FAIL, case, detail=f"{api.id}: {error}")
+    if divergence:
+        # Agreeing here is allowed; a divergence that never differs is stale (see Sweep).
+        return Outcome(DIVERGENCE if not comparison.ok else AGREE, case, comparison, divergence)
+    if comparison.ok:
+        return Outcome(AGREE, case, comparison)
+    return Outcome(FAIL, case, comparison, detail=failure_report(
+        comparison, case, what=api.id,
+        rerun=f"actual = get_api({api.id!r}).run(case)  # from convparity.adapters.registry"))
+
+
+@dataclass
+class Sweep:
+    """What one API did over a sweep of drawn cases."""
+
+    api: Api
+    counts: Counter = field(default_factory=Counter)
+    worst_ratio: float = 0.0
+    worst_ulps: float = 0.0
+    ratios: list = field(default_factory=list)
+    divergences_seen: dict = field(default_factory=dict)  # Divergence -> [matched, differed]
+    failure: str = ""
+    reasons: Counter = field(default_factory=Counter)
+
+    def record(self, outcome: Outcome) -> None:
+        self.counts[outcome.status] += 1
+        if outcome.status == UNSUPPORTED:
+            self.reasons[outcome.detail] += 1
+        if outcome.divergence is not None:
+            seen = self.divergences_seen.setdefault(outcome.divergence, [0, 0])
+            seen[0] += 1
+            seen[1] += outcome.status == DIVERGENCE
+        if outcome.comparison is not None and outcome.status == AGREE:
+            ratio = outcome.comparison.max_ratio
+            self.ratios.append(ratio)
+            self.worst_ratio = max(self.worst_ratio, ratio)
+            self.worst_ulps = max(self.worst_ulps, outcome.comparison.max_ulps)
+
+    @property
+    def stale(self) -> list[divergences.Divergence]:
+        """Divergences that matched cases here but never differed."""
+        return [d for d, (matched, differed) in self.divergences_seen.items()
+                if matched and not differed]
+
+    @property
+    def status(self) -> str:
+        if self.failure or self.stale:
+            return FAIL
+        if self.counts[AGREE] == 0 and self.counts[DIVERGENCE] == 0:
+            return UNSUPPORTED
+        return DIVERGENCE if self.counts[DIVERGENCE] else AGREE
+
+
+def sweep(api: Api, *, max_examples: int = 100, derandomize: bool | None = None,
+          seed: int | None = None, entries=None, raise_on_failure: bool = True,
+          **overrides) -> Sweep:
+    """Draw up to ``max_examples`` cases the API can express and check each.
+
+    A failing case is shrunk by Hypothesis; with ``raise_on_failure`` its report is raised as an
+    ``AssertionError``, else kept in ``Sweep.failure``.
+    """
+    result = Sweep(api)
+    profile = settings()
+    config = settings(
+        profile,
+        max_examples=max_examples,
+        deadline=None,
+        database=None if derandomize else profile.database,
+        derandomize=profile.derandomize if derandomize is None else derandomize,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
+                               HealthCheck.data_too_large],
+        phases=[p for p in Phase if p is not Phase.explain],
+    )
+    recording = [True]
+
+    @config
+    @given(api.strategy(**overrides))
+    def run(case: Case) -> None:
+        assume(api.why_not(case) is None)
+        outcome = check_case(api, case, entries)
+        if recording[0]:
+            result.record(outcome)
+        if outcome.status == FAIL:
+            recording[0] = False  # shrinking: its attempts are not the sweep's statistics
+            raise AssertionError(outcome.detail)
+
+    if seed is not None:
+        run = __import__("hypothesis").seed(seed)(run)
+    try:
+        run()
+    except AssertionError as error:
+        result.failure = str(error)
+        if raise_on_failure:
+            raise
+    if result.stale and raise_on_failure:
+        raise AssertionError(stale_message(result))
+    return result
+
+
+def stale_message(result: Sweep) -> str:
+    lines = [f"{result.api.id}: registered divergences matched cases that all agreed with the "
+             f"oracle (fixed in {result.api.framework} {result.api.version}? narrow `versions`):"]
+    for d in result.stale:
+        lines.append(f"  when {d.when!r}: {d.why}")
+    return "\n".join(lines)
+
+
+def broken(api: Api, name: str, mutate) -> Api:
+    """``api`` with its output post-processed by ``mutate(case, output, call)``: for meta-tests
+    that prove the sweep catches a wrong framework."""
+    def call(case):
+        return mutate(case, np.asarray(api.run(case)), api.call)
+
+    return dataclasses.replace(api, name=f"{api.name}<{name}>", call=call)
