@@ -81,7 +81,7 @@ def apis() -> list[Api]:
     ]
     result += [
         Api("scipy.signal.correlate", FRAMEWORK, "conv", n, conv_by_correlate,
-            (HALF, PADDING_MODE), full_precision)
+            (PADDING_MODE,))
         for n in (1, 2, 3)
     ]
     return result

@@ -221,8 +221,6 @@ SAME_EXCLUDES_PAD = Limit(
     parameter="count_include_pad")
 NOT_DEPTHWISE = Limit("computes groups == in_channels (depthwise) only", not_depthwise,
                       NO_PARAMETER, parameter="groups")
-UNEQUAL_STRIDES = Limit("needs equal strides along height and width",
-                        lambda c: len(set(c.strides)) > 1, RAISES)
 CHANNELS_FIRST_DTYPES = Limit(
     "runs channels_first (NCHW) on CPU only in float32/bfloat16 (oneDNN kernels)",
     lambda c: not channels_last(c) and c.dtype.name in ("float16", "float64"), RAISES)
@@ -232,21 +230,23 @@ CHANNELS_FIRST_EXPLICIT = Limit(
     "runs explicit (before, after) padding only channels_last (NHWC) on CPU",
     lambda c: not channels_last(c) and explicit(c), RAISES)
 TRANSPOSE_DILATION = Limit(
+    "supports dilation > 1 on CPU only in float32/bfloat16 with SAME/VALID padding (oneDNN)",
+    lambda c: dilated(c) and (c.dtype.name in ("float16", "float64") or explicit(c)), RAISES)
+TRANSPOSE_OUTPUT_PADDING = Limit(
+    "derives output_padding from output_shape, which then must be < stride: a larger one is an "
+    "invalid output shape (oneDNN aborts)",
+    lambda c: c.padding != "same" and any(
+        p >= s for p, s in zip(_per_dim(c.output_padding, c.ndim), c.strides)), RAISES)
+MAX_POOL_FLOAT64 = Limit(
+    "computes float64 input in float32 (it returns float32), or raises for it channels_first",
+    lambda c: c.dtype.name == "float64" and max(c.kernel) > 1, DIFFERS)
+KERAS_CHANNELS_FIRST_DTYPES = Limit(
+    "runs channels_first on CPU only in float32/bfloat16 unless grouped (oneDNN kernels)",
+    lambda c: not channels_last(c) and c.dtype.name in ("float16", "float64") and c.groups == 1,
+    RAISES)
+CONV3D_DILATION = Limit(
     "supports dilation > 1 on CPU only in float32/bfloat16 (oneDNN kernels)",
     lambda c: dilated(c) and c.dtype.name in ("float16", "float64"), RAISES)
-TRANSPOSE_DILATION_EXTRA = Limit(
-    "aborts in oneDNN for dilation > 1 with an output larger than the natural size "
-    "(output_padding > 0)",
-    lambda c: dilated(c) and c.padding != "same" and any(
-        _per_dim(c.output_padding, c.ndim)), RAISES)
-MAX_POOL_NCHW = Limit(
-    "max pools channels_first (NCHW) on CPU reliably only in float32/bfloat16 (float64 raises "
-    "or is rounded to float32)",
-    lambda c: not channels_last(c) and c.dtype.name in ("float16", "float64"), DIFFERS)
-TRANSPOSE3D_DILATION = Limit(
-    "fails for dilation > 1 on CPU in 3-D (oneDNN cannot create the primitive, Eigen rejects it)",
-    dilated, RAISES)
-CONV3D_DILATION = Limit("on CPU supports dilation 1 only", dilated, RAISES)
 KERAS_OUTPUT_PADDING = Limit(
     "needs output_padding < stride (torch allows < max(stride, dilation))",
     lambda c: c.padding != "same" and any(
@@ -267,30 +267,32 @@ def apis() -> list[Api]:
         pool3d = (POOL3D_DTYPES,) if n == 3 else ()
         explicit_ok = n == 2  # explicit pads: conv2d, conv2d_transpose, max_pool2d
         conv_limits = (PADDING_MODE, *nchw) + (() if explicit_ok else (STRINGS_ONLY,)) + (
-            () if n < 3 else (STRIDE_DILATION, GROUPS, CONV3D_DILATION))
+            () if n < 3 else (GROUPS, CONV3D_DILATION))
         result += [
             Api(f"tensorflow.nn.conv{n}d", FRAMEWORK, "conv", n, nn_conv(f"conv{n}d"),
                 conv_limits, {} if explicit_ok else {**strings, "groups": 1 if n == 3 else 3}),
             Api("tensorflow.nn.convolution", FRAMEWORK, "conv", n, nn_conv("convolution"),
-                (PADDING_MODE, *nchw, STRINGS_ONLY, STRIDE_DILATION)
-                + ((GROUPS, CONV3D_DILATION) if n == 3 else ()), strings),
+                (PADDING_MODE, *nchw, STRINGS_ONLY)
+                + ((GROUPS, CONV3D_DILATION) if n == 3 else (STRIDE_DILATION,)), strings),
             Api(f"tensorflow.nn.conv{n}d_transpose", FRAMEWORK, "conv_transpose", n,
                 nn_conv_transpose(f"conv{n}d_transpose"),
-                (GROUPS, *nchw, TRANSPOSE_DILATION, TRANSPOSE_DILATION_EXTRA)
+                (GROUPS, *nchw)
                 + ((CHANNELS_FIRST_EXPLICIT,) if explicit_ok else (STRINGS_ONLY,))
-                + ((TRANSPOSE3D_DILATION,) if n == 3 else ()),
+                + (TRANSPOSE_DILATION, TRANSPOSE_OUTPUT_PADDING),
                 {"groups": 1, **({} if explicit_ok else strings)}),
             Api(f"tensorflow.nn.max_pool{n}d", FRAMEWORK, "max_pool", n,
                 nn_pool(f"max_pool{n}d"),
                 pools + pool3d
-                + ((CHANNELS_FIRST_EXPLICIT, MAX_POOL_NCHW) if explicit_ok
-                   else (STRINGS_ONLY, *nchw)),
+                + ((CHANNELS_FIRST_EXPLICIT, MAX_POOL_FLOAT64) if explicit_ok
+                   else (STRINGS_ONLY,) + (nchw if n == 1 else ())),
                 {**no_pool_extras, **({} if explicit_ok else strings)}),
             Api(f"tensorflow.nn.avg_pool{n}d", FRAMEWORK, "avg_pool", n,
-                nn_pool(f"avg_pool{n}d"), pools + pool3d + (*nchw, STRINGS_ONLY, SAME_EXCLUDES_PAD),
+                nn_pool(f"avg_pool{n}d"),
+                pools + pool3d + (nchw if n < 3 else ()) + (STRINGS_ONLY, SAME_EXCLUDES_PAD),
                 {"ceil_mode": False, "count_include_pad": False, **strings}),
             Api(f"keras.layers.Conv{n}D", FRAMEWORK, "conv", n, keras_layer(f"Conv{n}D"),
-                (PADDING_MODE, STRINGS_ONLY, STRIDE_DILATION) + (nchw if n < 3 else ()),
+                (PADDING_MODE, STRINGS_ONLY, STRIDE_DILATION)
+                + ((KERAS_CHANNELS_FIRST_DTYPES,) if n < 3 else ()),
                 strings),
             Api(f"keras.layers.Conv{n}DTranspose", FRAMEWORK, "conv_transpose", n,
                 keras_layer(f"Conv{n}DTranspose"), (GROUPS, TRANSPOSE_OUTPUT, STRIDE_DILATION,
@@ -307,10 +309,10 @@ def apis() -> list[Api]:
         ]
     result += [
         Api("tensorflow.nn.depthwise_conv2d", FRAMEWORK, "conv", 2, nn_depthwise,
-            (PADDING_MODE, *nchw, NOT_DEPTHWISE, UNEQUAL_STRIDES), {"channels_per_group": 1}),
+            (PADDING_MODE, *nchw, NOT_DEPTHWISE), {"channels_per_group": 1}),
         Api("keras.layers.DepthwiseConv2D", FRAMEWORK, "conv", 2,
             keras_layer("DepthwiseConv2D"),
-            (PADDING_MODE, NOT_DEPTHWISE, STRINGS_ONLY, STRIDE_DILATION, UNEQUAL_STRIDES),
+            (PADDING_MODE, NOT_DEPTHWISE, STRINGS_ONLY),
             {"channels_per_group": 1, **strings}),
     ]
     return result

@@ -55,7 +55,7 @@ def symmetric_pads(case: Case) -> tuple[int, ...]:
 
 def conv_padding(case: Case):
     """torch's own 'same'/'valid' where it takes them (stride 1), else the explicit pads."""
-    if isinstance(case.padding, str) and all(s == 1 for s in case.strides):
+    if torch_takes_string(case):
         return case.padding.lower()
     if asymmetric(case):
         return case.pads  # torch takes no (before, after) pairs: raises
@@ -135,6 +135,13 @@ def pad_over_half_kernel(case: Case) -> bool:
     return any(max(p) > k // 2 for p, k in zip(case.pads, case.kernel))
 
 
+def torch_takes_string(case: Case) -> bool:
+    return isinstance(case.padding, str) and all(s == 1 for s in case.strides)
+
+
+CONV_ASYMMETRIC = Limit("takes one symmetric pad per dim, or 'same' at stride 1; no (before, "
+                        "after) pairs (pad the input with F.pad first)",
+                        lambda c: asymmetric(c) and not torch_takes_string(c), RAISES)
 ASYMMETRIC = Limit("takes one symmetric pad per dim, no (before, after) pairs (pad the input "
                    "with F.pad first)", asymmetric, RAISES)
 TRANSPOSE_SAME = Limit("takes no padding='same'", lambda c: c.padding == "same", RAISES)
@@ -171,7 +178,7 @@ def apis() -> list[Api]:
     for n in (1, 2, 3):
         half_precision_ok = {} if n < 3 else {"dtype": st.sampled_from(["float32", "float64"])}
         for kind, F_name, module_name, limits, draws in [
-            ("conv", f"conv{n}d", f"Conv{n}d", (ASYMMETRIC,), {"padding": symmetric}),
+            ("conv", f"conv{n}d", f"Conv{n}d", (CONV_ASYMMETRIC,), {"padding": symmetric}),
             ("conv_transpose", f"conv_transpose{n}d", f"ConvTranspose{n}d",
              (ASYMMETRIC, TRANSPOSE_SAME), {"padding": st.just(0) | st.integers(0, 2)}),
             ("max_pool", f"max_pool{n}d", f"MaxPool{n}d", (ASYMMETRIC, POOL_PAD),

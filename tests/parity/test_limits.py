@@ -1,0 +1,83 @@
+"""Every limit an adapter claims is checked against the installed framework, so the capability
+table stays true when a release changes it: where an adapter says an API cannot run a case, the
+API really raises (RAISES), raises or computes something else (DIFFERS), or has no parameter for
+it (NO_PARAMETER, checked on its signature)."""
+
+import inspect
+import warnings
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from hypothesis.errors import Unsatisfiable
+
+from convparity.adapters.api import DIFFERS, NO_PARAMETER, RAISES, case_strategy
+from convparity.adapters.registry import all_apis, is_installed
+from convparity.reference.testing import check_against_reference
+
+PAIRS = [(api, limit) for api in all_apis() for limit in api.limits]
+
+
+def parameters(fn) -> str:
+    """The parameter names of a framework callable (signature, or a builtin's doc line)."""
+    try:
+        target = fn.__init__ if inspect.isclass(fn) else fn
+        return " ".join(inspect.signature(target).parameters)
+    except (TypeError, ValueError):
+        return (fn.__doc__ or "").strip().splitlines()[0]
+
+
+@pytest.mark.parametrize("api, limit", PAIRS,
+                         ids=[f"{api.id}: {limit.reason[:50]}" for api, limit in PAIRS])
+def test_claimed_limit_is_real(api, limit):
+    if not is_installed(api.framework):
+        pytest.skip(f"{api.framework} is not installed")
+    if limit not in api.active_limits():
+        pytest.skip(f"the limit does not hold for {api.framework} {api.version}")
+    if limit.evidence == NO_PARAMETER:
+        assert limit.parameter not in parameters(api.resolve()).split(), (
+            f"{api.name} has a parameter {limit.parameter!r} now: drop or narrow the limit")
+        return
+    assert limit.evidence in (RAISES, DIFFERS)
+    others = [other for other in api.limits if other is not limit]
+    checked = []
+
+    @settings(max_examples=8, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
+    @given(_relaxed(api, values="normal" if limit.evidence == DIFFERS else None))
+    def evidence(case):
+        assume(limit.applies(case) and not any(o.applies(case) for o in others))
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                actual = api.call(case)
+        except Exception:
+            checked.append(case)
+            return
+        assert limit.evidence == DIFFERS, (
+            f"{api.id} ran {case.call_repr()} although the adapter says it "
+            f"{limit.reason}: drop or narrow the limit")
+        try:
+            agrees = check_against_reference(actual, case).ok
+        except AssertionError:  # another shape
+            agrees = False
+        assert not agrees, f"{api.id} computed {case.call_repr()} right: drop the limit"
+        checked.append(case)
+
+    try:
+        evidence()
+    except Unsatisfiable:
+        pytest.skip("no drawn case isolates this limit from the API's other limits")
+    assert checked, "no case exercised the limit"
+
+
+def _relaxed(api, values=None):
+    """The API's own draws with one restriction lifted at a time (and none at all): these reach
+    what the draws avoid while the other limits mostly stay clear. A DIFFERS claim is checked on
+    real-valued data (small integers are exact in every precision)."""
+    fixed = {"values": values} if values else {}
+    options = [case_strategy(api.op, api.ndim, **fixed)]
+    for key in api.draws:
+        kept = {k: v for k, v in api.draws.items() if k != key}
+        options.append(case_strategy(api.op, api.ndim, **kept, **fixed))
+    return st.one_of(options)
