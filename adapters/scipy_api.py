@@ -64,7 +64,8 @@ def conv_by_correlate(case: Case):
     return np.moveaxis(y, 1, -1) if case.data_format == "channels_last" else y
 
 
-HALF = Limit("rejects float16 and bfloat16 input", dtype_is("float16", "bfloat16"), RAISES)
+HALF = Limit("rejects float16 and bfloat16 input (1-D correlate takes them through NumPy)",
+             dtype_is("float16", "bfloat16"), RAISES)
 PADDING_MODE = Limit("has no padding_mode for a zero-padded 'valid' correlation",
                      lambda c: c.padding_mode != "zeros", NO_PARAMETER, parameter="padding_mode")
 
@@ -81,7 +82,7 @@ def apis() -> list[Api]:
     ]
     result += [
         Api("scipy.signal.correlate", FRAMEWORK, "conv", n, conv_by_correlate,
-            (PADDING_MODE,))
+            (PADDING_MODE,) + ((HALF,) if n > 1 else ()))
         for n in (1, 2, 3)
     ]
     return result

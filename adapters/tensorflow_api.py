@@ -239,7 +239,14 @@ TRANSPOSE_OUTPUT_PADDING = Limit(
         p >= s for p, s in zip(_per_dim(c.output_padding, c.ndim), c.strides)), RAISES)
 MAX_POOL_FLOAT64 = Limit(
     "computes float64 input in float32 (it returns float32), or raises for it channels_first",
-    lambda c: c.dtype.name == "float64" and max(c.kernel) > 1, DIFFERS)
+    lambda c: c.dtype.name == "float64", DIFFERS)
+KERAS_UNEQUAL_STRIDES = Limit(
+    "needs equal strides along height and width outside oneDNN (float16/float64), undilated",
+    lambda c: len(set(c.strides)) > 1 and c.dtype.name in ("float16", "float64")
+    and not dilated(c), RAISES)
+UNEQUAL_STRIDES = Limit(
+    "needs equal strides along height and width outside oneDNN (float16/float64)",
+    lambda c: len(set(c.strides)) > 1 and c.dtype.name in ("float16", "float64"), RAISES)
 KERAS_CHANNELS_FIRST_DTYPES = Limit(
     "runs channels_first on CPU only in float32/bfloat16 unless grouped (oneDNN kernels)",
     lambda c: not channels_last(c) and c.dtype.name in ("float16", "float64") and c.groups == 1,
@@ -273,7 +280,8 @@ def apis() -> list[Api]:
                 conv_limits, {} if explicit_ok else {**strings, "groups": 1 if n == 3 else 3}),
             Api("tensorflow.nn.convolution", FRAMEWORK, "conv", n, nn_conv("convolution"),
                 (PADDING_MODE, *nchw, STRINGS_ONLY)
-                + ((GROUPS, CONV3D_DILATION) if n == 3 else (STRIDE_DILATION,)), strings),
+                + ((GROUPS, CONV3D_DILATION, STRIDE_DILATION) if n == 3 else (STRIDE_DILATION,)),
+                strings),
             Api(f"tensorflow.nn.conv{n}d_transpose", FRAMEWORK, "conv_transpose", n,
                 nn_conv_transpose(f"conv{n}d_transpose"),
                 (GROUPS, *nchw)
@@ -309,10 +317,10 @@ def apis() -> list[Api]:
         ]
     result += [
         Api("tensorflow.nn.depthwise_conv2d", FRAMEWORK, "conv", 2, nn_depthwise,
-            (PADDING_MODE, *nchw, NOT_DEPTHWISE), {"channels_per_group": 1}),
+            (PADDING_MODE, *nchw, NOT_DEPTHWISE, UNEQUAL_STRIDES), {"channels_per_group": 1}),
         Api("keras.layers.DepthwiseConv2D", FRAMEWORK, "conv", 2,
             keras_layer("DepthwiseConv2D"),
-            (PADDING_MODE, NOT_DEPTHWISE, STRINGS_ONLY),
+            (PADDING_MODE, NOT_DEPTHWISE, STRINGS_ONLY, KERAS_UNEQUAL_STRIDES),
             {"channels_per_group": 1, **strings}),
     ]
     return result

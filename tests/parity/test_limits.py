@@ -1,7 +1,8 @@
 """Every limit an adapter claims is checked against the installed framework, so the capability
 table stays true when a release changes it: where an adapter says an API cannot run a case, the
-API really raises (RAISES), raises or computes something else (DIFFERS), or has no parameter for
-it (NO_PARAMETER, checked on its signature)."""
+API really raises on every such case drawn (RAISES), raises or computes something else on at
+least one (DIFFERS: it cannot be trusted there), or has no parameter for it (NO_PARAMETER,
+checked on its signature)."""
 
 import inspect
 import warnings
@@ -61,14 +62,14 @@ def test_claimed_limit_is_real(api, limit):
             agrees = check_against_reference(actual, case).ok
         except AssertionError:  # another shape
             agrees = False
-        assert not agrees, f"{api.id} computed {case.call_repr()} right: drop the limit"
-        checked.append(case)
+        if not agrees:
+            checked.append(case)
 
     try:
         evidence()
     except Unsatisfiable:
         pytest.skip("no drawn case isolates this limit from the API's other limits")
-    assert checked, "no case exercised the limit"
+    assert checked, f"{api.id} ran every drawn case the limit covers right: drop the limit"
 
 
 def _relaxed(api, values=None):
