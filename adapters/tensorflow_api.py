@@ -280,7 +280,7 @@ def apis() -> list[Api]:
                 conv_limits, {} if explicit_ok else {**strings, "groups": 1 if n == 3 else 3}),
             Api("tensorflow.nn.convolution", FRAMEWORK, "conv", n, nn_conv("convolution"),
                 (PADDING_MODE, *nchw, STRINGS_ONLY)
-                + ((GROUPS, CONV3D_DILATION, STRIDE_DILATION) if n == 3 else (STRIDE_DILATION,)),
+                + ((GROUPS, STRIDE_DILATION) if n == 3 else (STRIDE_DILATION,)),
                 strings),
             Api(f"tensorflow.nn.conv{n}d_transpose", FRAMEWORK, "conv_transpose", n,
                 nn_conv_transpose(f"conv{n}d_transpose"),
