@@ -72,9 +72,10 @@ class Comparison:
         lines = [f"Mismatched elements: {count} / {total} ({100 * count / max(total, 1):.1f}%)"]
         if self.actual.size:
             lines.append(
-                f"Worst element at index {i}: actual {self.actual[i]!r}, expected "
-                f"{self.expected[i]!r}, error {self.error[i]:.3g} = {self.ratio[i]:.3g} x the "
-                f"allowed {self.bound[i]:.3g} ({self.ulps[i]:.3g} ulps of {self.dtype.name})"
+                f"Worst element at index {i}: actual {float(self.actual[i])!r}, "
+                f"expected {float(self.expected[i])!r}, error {self.error[i]:.3g} = "
+                f"{self.ratio[i]:.3g} x the allowed {self.bound[i]:.3g} "
+                f"({self.ulps[i]:.3g} ulps of {self.dtype.name})"
             )
         return "\n".join(lines)
 
