@@ -124,6 +124,7 @@ def sweep(api: Api, *, max_examples: int = 100, derandomize: bool | None = None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
                                HealthCheck.data_too_large],
         phases=[p for p in Phase if p is not Phase.explain],
+        report_multiple_bugs=False,
     )
     recording = [True]
 

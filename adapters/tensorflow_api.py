@@ -266,7 +266,10 @@ TRANSPOSE_OUTPUT = Limit(
 def apis() -> list[Api]:
     from hypothesis import strategies as st
 
+    from convparity.reference.strategies import paddings
+
     strings = {"padding": st.sampled_from(["valid", "same"])}
+    same_often = {"padding": st.one_of(st.sampled_from(["same", "valid"]), paddings(2))}
     nchw, pools = (CHANNELS_FIRST_DTYPES,), (CEIL, POOL_DILATION, DIVISOR)
     no_pool_extras = {"dilation": 1, "ceil_mode": False}
     result = []
@@ -277,7 +280,8 @@ def apis() -> list[Api]:
             () if n < 3 else (GROUPS, CONV3D_DILATION))
         result += [
             Api(f"tensorflow.nn.conv{n}d", FRAMEWORK, "conv", n, nn_conv(f"conv{n}d"),
-                conv_limits, {} if explicit_ok else {**strings, "groups": 1 if n == 3 else 3}),
+                conv_limits,
+                same_often if explicit_ok else {**strings, **({"groups": 1} if n == 3 else {})}),
             Api("tensorflow.nn.convolution", FRAMEWORK, "conv", n, nn_conv("convolution"),
                 (PADDING_MODE, *nchw, STRINGS_ONLY)
                 + ((GROUPS, STRIDE_DILATION) if n == 3 else (STRIDE_DILATION,)),

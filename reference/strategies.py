@@ -25,7 +25,8 @@ from convparity.reference.conv_transpose import transpose_crops
 from convparity.reference.pooling import pool_geometry
 
 __all__ = [
-    "conv_cases", "conv_transpose_cases", "pool_cases", "signal_cases", "DTYPES", "VALUES",
+    "conv_cases", "conv_transpose_cases", "pool_cases", "signal_cases", "paddings", "DTYPES",
+    "VALUES",
 ]
 
 
@@ -67,8 +68,9 @@ def _per_dim(draw, value, ndim: int, default: st.SearchStrategy) -> tuple[int, .
     return (value,) * ndim if isinstance(value, int) else tuple(value)
 
 
-def _padding(ndim: int, high: int) -> st.SearchStrategy:
-    """0 first (shrinks there), then one int, per-dim ints, (before, after) pairs, valid/same."""
+def paddings(ndim: int, high: int = 2) -> st.SearchStrategy:
+    """Every padding form, pads up to ``high``: 0 first (it shrinks there), then one int, per-dim
+    ints, (before, after) pairs, 'valid'/'same'."""
     pad = st.integers(0, high)
     return st.one_of(
         st.just(0),
@@ -130,7 +132,7 @@ def conv_cases(draw, ndim=2, *, batch=_DEFAULT, in_channels=_DEFAULT, out_channe
     kernel = _per_dim(draw, kernel_size, ndim, st.integers(1, 4))
     stride = _per_dim(draw, stride, ndim, st.integers(1, 3))
     dilation = _per_dim(draw, dilation, ndim, st.integers(1, 2))
-    padding = _resolve(draw, padding, _padding(ndim, 2))
+    padding = _resolve(draw, padding, paddings(ndim, 2))
     padding_mode = _resolve(draw, padding_mode, None)
     size = _input_size(draw, input_size, ndim, kernel, dilation, padding, padding_mode)
     make = _arrays(draw, values, dtype, seed)
@@ -186,7 +188,7 @@ def conv_transpose_cases(draw, ndim=2, *, batch=_DEFAULT, in_channels=_DEFAULT,
     kernel = _per_dim(draw, kernel_size, ndim, st.integers(1, 4))
     stride = _per_dim(draw, stride, ndim, st.integers(1, 3))
     dilation = _per_dim(draw, dilation, ndim, st.integers(1, 2))
-    padding = _resolve(draw, padding, _padding(ndim, 2))
+    padding = _resolve(draw, padding, paddings(ndim, 2))
     if output_padding is _DEFAULT:
         output_padding = 0 if padding == "same" else tuple(
             draw(st.integers(0, max(s, d) - 1)) for s, d in zip(stride, dilation)
@@ -228,7 +230,7 @@ def pool_cases(draw, ndim=2, kind="max", *, batch=_DEFAULT, channels=_DEFAULT,
         stride = _resolve(draw, stride, None)
     dilation_default = st.integers(1, 2) if kind == "max" else st.just(1)
     dilation = _per_dim(draw, dilation, ndim, dilation_default)
-    padding = _resolve(draw, padding, _padding(ndim, max(kernel)))
+    padding = _resolve(draw, padding, paddings(ndim, max(kernel)))
     ceil_mode = _resolve(draw, ceil_mode, st.booleans())
     size = _input_size(draw, input_size, ndim, kernel, dilation, padding, "zeros")
     try:
