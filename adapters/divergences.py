@@ -33,8 +33,9 @@ class Divergence:
     versions: str = ""
 
     def covers(self, api: Api) -> bool:
-        return any(fnmatch.fnmatchcase(api.id, pattern) for pattern in self.api) and in_range(
-            api.version, self.versions)
+        named = any(api.id == pattern or fnmatch.fnmatchcase(api.id, pattern)
+                    for pattern in self.api)  # ids like "x[3d]" are no glob classes
+        return named and in_range(api.version, self.versions)
 
     def applies(self, api: Api, case: Case) -> bool:
         return self.covers(api) and bool(eval(self.when, {"__builtins__": {}}, facts(case)))

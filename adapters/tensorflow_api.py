@@ -240,10 +240,12 @@ TRANSPOSE_OUTPUT_PADDING = Limit(
 MAX_POOL_FLOAT64 = Limit(
     "computes float64 input in float32 (it returns float32), or raises for it channels_first",
     lambda c: c.dtype.name == "float64", DIFFERS)
+POOL_PAD_BELOW_WINDOW = Limit(
+    "needs every explicit pad smaller than the window size",
+    lambda c: explicit(c) and any(max(p) >= k for p, k in zip(c.pads, c.kernel)), RAISES)
 KERAS_UNEQUAL_STRIDES = Limit(
-    "needs equal strides along height and width outside oneDNN (float16/float64), undilated",
-    lambda c: len(set(c.strides)) > 1 and c.dtype.name in ("float16", "float64")
-    and not dilated(c), RAISES)
+    "needs equal strides along height and width: unequal ones raise outside oneDNN and can "
+    "compute wrong values inside it", lambda c: len(set(c.strides)) > 1, DIFFERS)
 UNEQUAL_STRIDES = Limit(
     "needs equal strides along height and width outside oneDNN (float16/float64)",
     lambda c: len(set(c.strides)) > 1 and c.dtype.name in ("float16", "float64"), RAISES)
@@ -295,7 +297,7 @@ def apis() -> list[Api]:
             Api(f"tensorflow.nn.max_pool{n}d", FRAMEWORK, "max_pool", n,
                 nn_pool(f"max_pool{n}d"),
                 pools + pool3d
-                + ((CHANNELS_FIRST_EXPLICIT, MAX_POOL_FLOAT64) if explicit_ok
+                + ((CHANNELS_FIRST_EXPLICIT, MAX_POOL_FLOAT64, POOL_PAD_BELOW_WINDOW) if explicit_ok
                    else (STRINGS_ONLY,) + (nchw if n == 1 else ())),
                 {**no_pool_extras, **({} if explicit_ok else strings)}),
             Api(f"tensorflow.nn.avg_pool{n}d", FRAMEWORK, "avg_pool", n,
