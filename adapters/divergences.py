@@ -60,6 +60,8 @@ def facts(case: Case) -> dict:
         "out_channels": expected.shape[-1 if channels_last(case) else 1],
         "padding_is": lambda s: isinstance(case.padding, str) and case.padding.lower() == s,
         "same_totals": totals or [0], "same_padding": same_padding,
+        "kernel": case.kernel, "strides": case.strides, "dilations": case.dilations,
+        "out_size": expected.shape[1:-1] if channels_last(case) else expected.shape[2:],
         "any": any, "all": all, "min": min, "max": max, "len": len, "set": set, "zip": zip,
     }
 
