@@ -79,9 +79,13 @@ def load(path: str | None = None) -> tuple[Divergence, ...]:
     return tuple(entries)
 
 
+MATCHED: set = set()  # entries that covered at least one case in this process
+
+
 def matching(api: Api, case: Case, entries=None) -> Divergence | None:
     """The first registered divergence of ``api`` that covers ``case``."""
     for entry in load() if entries is None else entries:
         if entry.applies(api, case):
+            MATCHED.add(entry)
             return entry
     return None

@@ -23,6 +23,8 @@ from convparity.reference.testing import check_against_reference, failure_report
 
 AGREE, DIVERGENCE, UNSUPPORTED, FAIL = "agree", "divergence", "unsupported", "fail"
 
+SESSION_SWEEPS: list = []  # every sweep run in this process, for session reports
+
 
 @dataclass
 class Outcome:
@@ -74,6 +76,7 @@ class Sweep:
     ratios: list = field(default_factory=list)
     divergences_seen: dict = field(default_factory=dict)  # Divergence -> [matched, differed]
     failure: str = ""
+    failing_case: Case | None = None  # the shrunk failing case
     reasons: Counter = field(default_factory=Counter)
 
     def record(self, outcome: Outcome) -> None:
@@ -114,6 +117,7 @@ def sweep(api: Api, *, max_examples: int = 100, derandomize: bool | None = None,
     ``AssertionError``, else kept in ``Sweep.failure``.
     """
     result = Sweep(api)
+    SESSION_SWEEPS.append(result)
     profile = settings()
     config = settings(
         profile,
@@ -137,6 +141,7 @@ def sweep(api: Api, *, max_examples: int = 100, derandomize: bool | None = None,
             result.record(outcome)
         if outcome.status == FAIL:
             recording[0] = False  # shrinking: its attempts are not the sweep's statistics
+            result.failing_case = case  # the last one raised is the shrunk one
             raise AssertionError(outcome.detail)
 
     if seed is not None:

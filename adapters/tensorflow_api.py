@@ -35,6 +35,7 @@ def tf():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow
 
+    tensorflow.get_logger().setLevel("ERROR")  # e.g. Keras layers' retracing notices
     return tensorflow
 
 

@@ -198,6 +198,37 @@ class Case:
             args.append(f"{name}={getattr(self, name)!r}")
         return f"Case({', '.join(args)})"
 
+    def to_dict(self) -> dict:
+        """A JSON-ready description that :meth:`from_dict` turns back into this exact case."""
+        def array(a):
+            return None if a is None else {
+                "dtype": a.dtype.name, "shape": list(a.shape),
+                "values": np.asarray(a, dtype=np.float64).ravel().tolist()}
+
+        fields = {name: getattr(self, name) for name in self.relevant_fields()}
+        return {"op": self.op, "input": array(self.input), "weight": array(self.weight),
+                "bias": array(self.bias), **fields}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Case:
+        def array(d):
+            if d is None:
+                return None
+            dtype = d["dtype"]
+            if dtype == "bfloat16":
+                import ml_dtypes
+
+                dtype = ml_dtypes.bfloat16
+            return np.array(d["values"], dtype=np.float64).reshape(d["shape"]).astype(dtype)
+
+        def plain(value):  # JSON lists back to the tuples the fields hold
+            return tuple(plain(v) for v in value) if isinstance(value, list) else value
+
+        fields = {k: plain(v) for k, v in data.items()
+                  if k not in ("op", "input", "weight", "bias")}
+        return cls(data["op"], array(data["input"]), array(data["weight"]), array(data["bias"]),
+                   **fields)
+
     def relevant_fields(self) -> tuple[str, ...]:
         common = ("stride", "padding", "dilation", "data_format")
         return {

@@ -1,0 +1,146 @@
+"""The ``convparity`` command: the parity sweep over every installed framework API.
+
+    convparity run [--frameworks torch,tensorflow] [--ops conv,max_pool] [--examples 100]
+                   [--seed 0] [--report report.html|.md|.json]
+    convparity frameworks
+    convparity repro FILE
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import sys
+import time
+
+from convparity.adapters import parity, report
+from convparity.adapters.registry import (
+    ADAPTERS,
+    framework_apis,
+    get_api,
+    installed_frameworks,
+)
+from convparity.reference.case import OPS, Case
+
+
+def progress(done: int, total: int, label: str, stream=sys.stderr) -> None:
+    width = 30
+    filled = int(width * done / max(total, 1))
+    line = f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {label}"
+    if stream.isatty():
+        stream.write(f"\r{line[:110]:<110}")
+        if done == total:
+            stream.write("\n")
+    else:
+        stream.write(line + "\n")
+    stream.flush()
+
+
+def selected_frameworks(names: str | None) -> list[str]:
+    installed = installed_frameworks()
+    if not names:
+        return list(installed)
+    chosen = [n.strip() for n in names.split(",") if n.strip()]
+    for name in chosen:
+        if name not in ADAPTERS:
+            raise SystemExit(f"--frameworks: {name!r} is not one of {', '.join(ADAPTERS)}")
+        if name not in installed:
+            raise SystemExit(f"--frameworks: {name} is not installed")
+    return chosen
+
+
+def run(args) -> int:
+    ops = args.ops.split(",") if args.ops else list(OPS)
+    for op in ops:
+        if op not in OPS:
+            raise SystemExit(f"--ops: {op!r} is not one of {', '.join(OPS)}")
+    apis = [api for fw in selected_frameworks(args.frameworks) for api in framework_apis(fw)
+            if api.op in ops]
+    sweeps = []
+    start = time.perf_counter()
+    for i, api in enumerate(apis):
+        progress(i, len(apis), api.id)
+        sweeps.append(parity.sweep(api, max_examples=args.examples, seed=args.seed,
+                                   derandomize=False, raise_on_failure=False))
+    progress(len(apis), len(apis), f"done in {time.perf_counter() - start:.0f} s")
+    print_table(sweeps)
+    settings = {"examples": args.examples, "seed": args.seed, "ops": ops,
+                "frameworks": selected_frameworks(args.frameworks)}
+    for path in args.report or []:
+        report.write(path, sweeps, settings)
+        print(f"report written: {path}")
+    failed = [s for s in sweeps if s.status == parity.FAIL]
+    save_failures(failed, pathlib.Path(args.save_failures))
+    return 1 if failed else 0
+
+
+def print_table(sweeps) -> None:
+    rows = [(f"{s.api.op} {s.api.ndim}-D", s.api.id, report.cell(s)) for s in sweeps]
+    widths = [max(len(r[i]) for r in rows + [("op", "API", "result")]) for i in range(2)]
+    print(f"{'op':<{widths[0]}}  {'API':<{widths[1]}}  result")
+    for op, api, result in rows:
+        print(f"{op:<{widths[0]}}  {api:<{widths[1]}}  {result}")
+    print(f"\n{report.summary(sweeps)}")
+    for s in sweeps:
+        if s.status == parity.FAIL:
+            print(f"\n--- {s.api.id} ---\n{s.failure or parity.stale_message(s)}")
+
+
+def save_failures(failed, folder: pathlib.Path) -> None:
+    for s in failed:
+        if s.failing_case is None:
+            continue
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{s.api.id.replace('/', '_')}.json"
+        path.write_text(json.dumps({"api": s.api.id, "case": s.failing_case.to_dict()}))
+        print(f"failing case saved: {path}  (re-run: convparity repro {path})")
+
+
+def frameworks(args) -> int:
+    installed = installed_frameworks()
+    for name in ADAPTERS:
+        if name not in installed:
+            print(f"{name}: not installed")
+            continue
+        print(f"{name} {installed[name]}")
+        for api in framework_apis(name):
+            limits = "; ".join(lim.reason for lim in api.active_limits()) or "no limits"
+            print(f"  {api.id:42s} {api.op} {api.ndim}-D: {limits}")
+    return 0
+
+
+def repro(args) -> int:
+    data = json.loads(pathlib.Path(args.file).read_text())
+    api, case = get_api(data["api"]), Case.from_dict(data["case"])
+    outcome = parity.check_case(api, case)
+    print(f"{api.id} on {case.call_repr()}: {outcome.status}")
+    if outcome.detail:
+        print(outcome.detail)
+    return 1 if outcome.status == parity.FAIL else 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="convparity", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    run_parser = commands.add_parser("run", help="sweep every op over every installed API")
+    run_parser.add_argument("--frameworks", help="comma-separated (default: all installed)")
+    run_parser.add_argument("--ops", help=f"comma-separated, of {', '.join(OPS)}")
+    run_parser.add_argument("--examples", type=int, default=100, help="cases per API")
+    run_parser.add_argument("--seed", type=int, default=0, help="Hypothesis seed")
+    run_parser.add_argument("--report", action="append", metavar="PATH",
+                            help="write a .json, .md or .html report (repeatable)")
+    run_parser.add_argument("--save-failures", default="convparity-failures", metavar="DIR",
+                            help="where failing cases are saved for `convparity repro`")
+    run_parser.set_defaults(func=run)
+    commands.add_parser("frameworks", help="installed frameworks, versions, API limits") \
+        .set_defaults(func=frameworks)
+    repro_parser = commands.add_parser("repro", help="re-run a saved failing case")
+    repro_parser.add_argument("file")
+    repro_parser.set_defaults(func=repro)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

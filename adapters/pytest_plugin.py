@@ -1,0 +1,78 @@
+"""The convparity pytest plugin (entry point ``pytest11``): parity options, Hypothesis profiles,
+a header naming the frameworks found, the divergence file checked for entries that matched
+nothing, and an optional report of every parity sweep run in the session.
+
+Import-light: nothing here imports a framework.
+"""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+PROFILES = {
+    # each derives from Hypothesis's default explicitly: one without a parent would silently
+    # inherit the built-in "ci" profile when CI is set
+    "dev": dict(deadline=None, suppress_health_check=[HealthCheck.too_slow]),
+    "ci": dict(deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True,
+               database=None, print_blob=True),
+    "thorough": dict(deadline=None, suppress_health_check=[HealthCheck.too_slow],
+                     max_examples=1000),
+}
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("convparity", "framework parity (convparity)")
+    group.addoption("--parity-frameworks", default=None, metavar="NAMES",
+                    help="comma-separated frameworks to check (default: every installed one)")
+    group.addoption("--parity-examples", type=int, default=100, metavar="N",
+                    help="Hypothesis examples per framework API (default 100)")
+    group.addoption("--parity-report", default=None, metavar="PATH",
+                    help="write a report of the session's parity sweeps (.html, .md or .json)")
+
+
+def pytest_configure(config):
+    for name, options in PROFILES.items():
+        settings.register_profile(name, parent=settings.get_profile("default"), **options)
+    if not config.getoption("hypothesis_profile", default=None):
+        settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE")
+                              or ("ci" if os.environ.get("CI") else "dev"))
+
+
+def pytest_report_header(config):
+    from convparity.adapters.registry import installed_frameworks
+
+    found = ", ".join(f"{k} {v}" for k, v in installed_frameworks().items()) or "none"
+    return (f"convparity: frameworks {found}; {config.getoption('parity_examples')} examples "
+            f"per API; Hypothesis profile {settings._current_profile}")
+
+
+def selected(config, framework: str) -> bool:
+    """Whether ``--parity-frameworks`` includes ``framework``."""
+    names = config.getoption("parity_frameworks")
+    return not names or framework in {n.strip() for n in names.split(",")}
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    from convparity.adapters import divergences, parity
+
+    if not parity.SESSION_SWEEPS:
+        return
+    tested = [s.api for s in parity.SESSION_SWEEPS]
+    unmatched = [d for d in divergences.load()
+                 if any(d.covers(api) for api in tested) and d not in divergences.MATCHED]
+    if unmatched:
+        terminalreporter.section("convparity: divergences that matched nothing")
+        for d in unmatched:
+            terminalreporter.write_line(
+                f"warning: {', '.join(d.api)} when {d.when!r} matched no drawn case "
+                f"(stale, or not reached with {config.getoption('parity_examples')} examples)",
+                yellow=True)
+    path = config.getoption("parity_report")
+    if path:
+        from convparity.adapters import report
+
+        report.write(path, parity.SESSION_SWEEPS,
+                     {"examples": config.getoption("parity_examples"), "seed": "pytest"})
+        terminalreporter.write_line(f"convparity report written: {path}")

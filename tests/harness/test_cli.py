@@ -1,0 +1,62 @@
+"""The `convparity` command, run for real as a subprocess on a small sweep, and in-process with a
+deliberately broken API for the failure path (exit 1, saved case, `repro`)."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from convparity.adapters import cli, parity
+from convparity.adapters.registry import get_api, is_installed
+
+pytestmark = pytest.mark.skipif(not is_installed("scipy"), reason="scipy is not installed")
+
+
+def convparity(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "convparity.adapters.cli", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_run_sweeps_prints_the_matrix_and_writes_every_report(tmp_path):
+    done = convparity("run", "--frameworks", "scipy", "--ops", "correlate,convolve,conv",
+                      "--examples", "10", "--report", "r.json", "--report", "r.md",
+                      "--report", "r.html", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "scipy.signal.correlate2d" in done.stdout and "agree" in done.stdout
+    assert "5/5" in done.stderr  # the progress bar reached the end
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert data["convparity"]["frameworks"]["scipy"]
+    assert {r["api"] for r in data["results"]} >= {"scipy.signal.correlate2d",
+                                                   "scipy.signal.convolve2d"}
+    assert all(r["status"] == "agree" for r in data["results"])
+    assert "| correlate 2-D | `scipy.signal.correlate2d` | agree" in (tmp_path / "r.md").read_text()
+    assert '<table id="matrix">' in (tmp_path / "r.html").read_text()
+
+
+def test_frameworks_lists_versions_and_limits(tmp_path):
+    done = convparity("frameworks", cwd=tmp_path)
+    assert done.returncode == 0
+    assert "scipy 1." in done.stdout
+    assert "scipy.signal.correlate[2d]" in done.stdout and "rejects float16" in done.stdout
+
+
+def test_bad_options_are_refused(tmp_path):
+    done = convparity("run", "--ops", "deconv", cwd=tmp_path)
+    assert done.returncode != 0 and "--ops: 'deconv' is not one of" in done.stderr
+
+
+def test_a_failure_exits_1_saves_the_case_and_repro_reruns_it(tmp_path, monkeypatch, capsys):
+    api = get_api("scipy.signal.correlate2d")
+    flipped = parity.broken(api, "flipped", lambda case, y, call: np.flip(y).copy())
+    monkeypatch.setattr(cli, "framework_apis", lambda framework: [flipped])
+    monkeypatch.setattr(cli, "get_api", lambda api_id: flipped)
+    status = cli.main(["run", "--frameworks", "scipy", "--ops", "correlate", "--examples", "50",
+                       "--save-failures", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert status == 1 and "FAIL" in out and "disagrees with the oracle" in out
+    saved = list(tmp_path.glob("*.json"))
+    assert len(saved) == 1
+    assert cli.main(["repro", str(saved[0])]) == 1
+    assert "fail" in capsys.readouterr().out

@@ -1,0 +1,39 @@
+"""The pytest plugin, loaded through its entry point in a fresh pytest run."""
+
+import subprocess
+import sys
+
+from hypothesis import settings
+
+
+def run_pytest(tmp_path, *args, test="def test_nothing():\n    pass\n"):
+    (tmp_path / "test_x.py").write_text(test)
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+
+
+def test_options_header_and_profiles(tmp_path):
+    help_text = run_pytest(tmp_path, "--help").stdout
+    assert "framework parity (convparity)" in help_text
+    for option in ("--parity-frameworks", "--parity-examples", "--parity-report"):
+        assert option in help_text
+    done = run_pytest(tmp_path)
+    assert done.returncode == 0, done.stdout
+    assert "convparity: frameworks" in done.stdout and "examples per API" in done.stdout
+
+
+def test_profiles_derive_from_the_default_profile():
+    # registered by the plugin in this very session
+    for name in ("dev", "ci", "thorough"):
+        assert settings.get_profile(name).deadline is None
+    assert settings.get_profile("ci").derandomize
+    assert settings.get_profile("thorough").max_examples == 1000
+    assert settings.get_profile("dev").max_examples == settings.get_profile("default").max_examples
+
+
+def test_loading_imports_no_framework(tmp_path):
+    check = ("import sys\n"
+             "def test_light():\n"
+             "    assert not {'torch', 'tensorflow', 'scipy'} & set(sys.modules)\n")
+    done = run_pytest(tmp_path, test=check)
+    assert done.returncode == 0, done.stdout
