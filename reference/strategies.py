@@ -135,16 +135,23 @@ def conv_cases(draw, ndim=2, *, batch=_DEFAULT, in_channels=_DEFAULT, out_channe
     padding = _resolve(draw, padding, paddings(ndim, 2))
     padding_mode = _resolve(draw, padding_mode, None)
     size = _input_size(draw, input_size, ndim, kernel, dilation, padding, padding_mode)
-    make = _arrays(draw, values, dtype, seed)
+    return _weighted_case(
+        draw, "conv", (batch, in_channels, size), (out_channels, in_channels // groups, *kernel),
+        bias, (values, dtype, seed), data_format, stride=stride, padding=padding,
+        dilation=dilation, groups=groups, padding_mode=padding_mode)
+
+
+def _weighted_case(draw, op, input_shape, weight_shape, bias, data, data_format, **fields):
+    """Draw the arrays of a conv or transposed conv (input, weight, maybe a bias) and the
+    layout; ``input_shape`` is ``(batch, channels, spatial size)``."""
+    batch, channels, size = input_shape
+    make = _arrays(draw, *data)
     data_format = _resolve(draw, data_format, st.sampled_from(["channels_first", "channels_last"]))
-    n = _resolve(draw, batch, st.integers(1, 2))
-    x = make((n, in_channels, *size))
-    w = make((out_channels, in_channels // groups, *kernel))
+    x = make((_resolve(draw, batch, st.integers(1, 2)), channels, *size))
+    w = make(weight_shape)
+    out_channels = weight_shape[0] if op == "conv" else weight_shape[1] * fields["groups"]
     b = make((out_channels,)) if _resolve(draw, bias, st.booleans()) else None
-    case = Case("conv", _layout(x, data_format), w, b, stride=stride, padding=padding,
-                dilation=dilation, groups=groups, padding_mode=padding_mode,
-                data_format=data_format)
-    return _valid(case)
+    return _valid(Case(op, _layout(x, data_format), w, b, data_format=data_format, **fields))
 
 
 def _input_size(draw, input_size, ndim, kernel, dilation, padding, padding_mode):
@@ -199,16 +206,11 @@ def conv_transpose_cases(draw, ndim=2, *, batch=_DEFAULT, in_channels=_DEFAULT,
         transpose_crops(padding, output_padding, size, kernel, stride, dilation)
     except ValueError:
         assume(False)
-    make = _arrays(draw, values, dtype, seed)
-    data_format = _resolve(draw, data_format, st.sampled_from(["channels_first", "channels_last"]))
-    n = _resolve(draw, batch, st.integers(1, 2))
-    x = make((n, in_channels, *size))
-    w = make((in_channels, out_channels // groups, *kernel))
-    b = make((out_channels,)) if _resolve(draw, bias, st.booleans()) else None
-    case = Case("conv_transpose", _layout(x, data_format), w, b, stride=stride, padding=padding,
-                output_padding=output_padding, groups=groups, dilation=dilation,
-                data_format=data_format)
-    return _valid(case)
+    return _weighted_case(
+        draw, "conv_transpose", (batch, in_channels, size),
+        (in_channels, out_channels // groups, *kernel), bias, (values, dtype, seed), data_format,
+        stride=stride, padding=padding, output_padding=output_padding, groups=groups,
+        dilation=dilation)
 
 
 @st.composite
