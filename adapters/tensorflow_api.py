@@ -51,10 +51,6 @@ def data_format(case: Case) -> str:
     return FORMATS[case.ndim, channels_last(case)]
 
 
-def keras_format(case: Case) -> str:
-    return case.data_format
-
-
 def tf_weight(case: Case) -> np.ndarray:
     """torch's ``(A, B, *k)`` -> TF's ``(*k, B, A)`` (conv: A=O, B=I/g; transposed: A=I, B=O)."""
     w = case.weight
@@ -88,10 +84,6 @@ def add_bias(y, case: Case):
     if case.bias is None:
         return y
     return tf().nn.bias_add(y, case.bias, data_format="N...C" if channels_last(case) else "NC...")
-
-
-def strides_of(case: Case):
-    return list(case.strides)
 
 
 def output_shape(case: Case) -> list[int]:
@@ -130,7 +122,7 @@ def nn_conv_transpose(name: str):
     def call(case: Case):
         fn = getattr(tf().nn, name)
         padding = explicit_padding(case) if name == "conv2d_transpose" else string_padding(case)
-        y = fn(case.input, tf_weight(case), output_shape(case), strides_of(case),
+        y = fn(case.input, tf_weight(case), output_shape(case), list(case.strides),
                padding=padding, data_format=data_format(case), dilations=list(case.dilations))
         return add_bias(y, case)
 
@@ -141,7 +133,7 @@ def nn_pool(name: str):
     def call(case: Case):
         fn = getattr(tf().nn, name)
         padding = explicit_padding(case) if name == "max_pool2d" else string_padding(case)
-        return fn(case.input, list(case.kernel), strides_of(case), padding,
+        return fn(case.input, list(case.kernel), list(case.strides), padding,
                   data_format=data_format(case))
 
     return call
@@ -159,7 +151,7 @@ def keras_layer(name: str):
         layers = keras().layers
         cls = getattr(layers, name)
         dtype = case.dtype.name
-        common = dict(padding=keras_padding(case), data_format=keras_format(case), dtype=dtype)
+        common = dict(padding=keras_padding(case), data_format=case.data_format, dtype=dtype)
         if case.op in ("max_pool", "avg_pool"):
             layer = cls(pool_size=case.kernel, strides=case.strides, **common)
             return layer(case.input)

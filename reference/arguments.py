@@ -12,8 +12,6 @@ from collections.abc import Sequence
 
 Pair = tuple[int, int]
 
-PADDING_STRINGS = ("valid", "same")
-
 
 def is_int(value) -> bool:
     """A true integer (``bool`` is not one here)."""
