@@ -55,6 +55,13 @@ def cell(sweep: Sweep) -> str:
     return text
 
 
+def tooltip(sweep: Sweep) -> str:
+    """The cell, the counts, and the divergences seen (their explanations)."""
+    counts = ", ".join(f"{k}: {v}" for k, v in sweep.counts.items())
+    seen = " | ".join(d.describe() for d in sweep.divergences_seen)
+    return f"{cell(sweep)} [{counts}]" + (f" Known divergences: {seen}" if seen else "")
+
+
 def to_markdown(sweeps: list[Sweep], settings: dict) -> str:
     versions = ", ".join(f"{k} {v}" for k, v in installed_frameworks().items())
     lines = [f"### convparity: {summary(sweeps)}", "", f"Frameworks: {versions}. "
@@ -123,7 +130,7 @@ def to_html(sweeps: list[Sweep], settings: dict) -> str:
         for f in frameworks:
             items = "".join(
                 f'<div class="api {s.status}" style="background:{STATUS_COLOR[s.status]}" '
-                f'title="{html.escape(cell(s))}">{html.escape(s.api.id)}<br>'
+                f'title="{html.escape(tooltip(s))}">{html.escape(s.api.id)}<br>'
                 f"<small>{html.escape(cell(s))}</small></div>" for s in grid[op, f])
             cells.append(f"<td>{items}</td>")
         body.append(f"<tr><th>{op[0]} {op[1]}-D</th>{''.join(cells)}</tr>")
