@@ -29,13 +29,15 @@ class Limit:
     """Something an API cannot express: ``applies(case)`` says when, ``reason`` says what, and
     ``evidence`` how a test proves it (``RAISES``, ``DIFFERS``, or ``NO_PARAMETER`` with the
     parameter the API lacks in ``parameter``). ``versions`` is a specifier (e.g. ``">=2.14"``)
-    of the framework versions the limit holds for; empty means all."""
+    of the framework versions the limit holds for; empty means all. ``reach`` holds strategy
+    keywords that draw cases only this limit covers, where random draws rarely do."""
 
     reason: str
     applies: Callable[[Case], bool]
     evidence: str
     parameter: str = ""
     versions: str = ""
+    reach: Mapping[str, Any] = field(default_factory=dict)  # strategy keywords that reach it
 
 
 @dataclass(frozen=True)

@@ -216,7 +216,9 @@ NOT_DEPTHWISE = Limit("computes groups == in_channels (depthwise) only", not_dep
                       NO_PARAMETER, parameter="groups")
 CHANNELS_FIRST_DTYPES = Limit(
     "runs channels_first (NCHW) on CPU only in float32/bfloat16 (oneDNN kernels)",
-    lambda c: not channels_last(c) and c.dtype.name in ("float16", "float64"), RAISES)
+    lambda c: not channels_last(c) and c.dtype.name in ("float16", "float64"), RAISES,
+    reach={"dtype": "float64", "data_format": "channels_first", "padding": "valid",
+           "dilation": 1, "stride": 1})
 POOL3D_DTYPES = Limit("3-D pooling on CPU runs only in float32/bfloat16",
                       lambda c: c.dtype.name in ("float16", "float64"), RAISES)
 CHANNELS_FIRST_EXPLICIT = Limit(
@@ -224,12 +226,16 @@ CHANNELS_FIRST_EXPLICIT = Limit(
     lambda c: not channels_last(c) and explicit(c), RAISES)
 TRANSPOSE_DILATION = Limit(
     "supports dilation > 1 on CPU only in float32/bfloat16 with SAME/VALID padding (oneDNN)",
-    lambda c: dilated(c) and (c.dtype.name in ("float16", "float64") or explicit(c)), RAISES)
+    lambda c: dilated(c) and (c.dtype.name in ("float16", "float64") or explicit(c)), RAISES,
+    reach={"dtype": "float64", "data_format": "channels_last", "padding": "valid", "groups": 1,
+           "stride": 1, "dilation": 2, "output_padding": 0})
 TRANSPOSE_OUTPUT_PADDING = Limit(
     "derives output_padding from output_shape, which then must be < stride: a larger one is an "
     "invalid output shape (oneDNN aborts)",
     lambda c: c.padding != "same" and any(
-        p >= s for p, s in zip(_per_dim(c.output_padding, c.ndim), c.strides)), RAISES)
+        p >= s for p, s in zip(_per_dim(c.output_padding, c.ndim), c.strides)), RAISES,
+    reach={"dtype": "float32", "data_format": "channels_last", "padding": "valid", "groups": 1,
+           "stride": 1, "dilation": 2, "output_padding": 1})
 MAX_POOL_FLOAT64 = Limit(
     "computes float64 input in float32 (it returns float32), or raises for it channels_first",
     lambda c: c.dtype.name == "float64", DIFFERS)
@@ -242,7 +248,10 @@ CONVOLUTION3D_WIDE_STRIDE = Limit(
     "(3-D, oneDNN) returns wrong rows when the width stride exceeds a width kernel > 1 with a "
     "single width output (tf.nn.conv3d gets the same cases right; found by convparity)",
     lambda c: c.dtype.name in ("float32", "bfloat16") and _out_size(c)[-1] == 1
-    and c.strides[-1] > c.kernel[-1] > 1, DIFFERS)
+    and c.strides[-1] > c.kernel[-1] > 1, DIFFERS,
+    reach={"dtype": "float32", "data_format": "channels_last", "padding": "valid", "groups": 1,
+           "dilation": 1, "kernel_size": (1, 1, 2), "stride": (1, 1, 3),
+           "input_size": (1, 3, 2)})
 POOL_PAD_BELOW_WINDOW = Limit(
     "needs every explicit pad smaller than the window size",
     lambda c: explicit(c) and any(max(p) >= k for p, k in zip(c.pads, c.kernel)), RAISES)
@@ -262,7 +271,9 @@ CONV3D_DILATION = Limit(
 KERAS_OUTPUT_PADDING = Limit(
     "needs output_padding < stride (torch allows < max(stride, dilation))",
     lambda c: c.padding != "same" and any(
-        p >= s for p, s in zip(_per_dim(c.output_padding, c.ndim), c.strides)), RAISES)
+        p >= s for p, s in zip(_per_dim(c.output_padding, c.ndim), c.strides)), RAISES,
+    reach={"dtype": "float32", "data_format": "channels_last", "padding": "valid", "groups": 1,
+           "stride": 1, "dilation": 2, "output_padding": 1})
 TRANSPOSE_OUTPUT = Limit(
     "Keras Conv*DTranspose takes padding 'valid' or 'same' only",
     explicit, RAISES)

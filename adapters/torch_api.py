@@ -145,7 +145,9 @@ CONV_ASYMMETRIC = Limit("takes one symmetric pad per dim, or 'same' at stride 1;
 ASYMMETRIC = Limit("takes one symmetric pad per dim, no (before, after) pairs (pad the input "
                    "with F.pad first)", asymmetric, RAISES)
 TRANSPOSE_SAME = Limit("takes no padding='same'", lambda c: c.padding == "same", RAISES)
-POOL_PAD = Limit("pads at most half the kernel size", pad_over_half_kernel, RAISES)
+POOL_PAD = Limit("pads at most half the kernel size", pad_over_half_kernel, RAISES,
+                 reach={"dtype": "float32", "kernel_size": 3, "input_size": 4, "padding": 2,
+                        "stride": 1, "dilation": 1})
 AVG_DILATION = Limit("has no dilation", dilated, NO_PARAMETER, parameter="dilation")
 DIVISOR_1D = Limit("avg_pool1d has no divisor_override",
                    lambda c: c.divisor_override is not None, NO_PARAMETER,

@@ -79,6 +79,8 @@ def _relaxed(api, values=None):
     real-valued data (small integers are exact in every precision)."""
     fixed = {"values": values} if values else {}
     options = [case_strategy(api.op, api.ndim, **fixed)]
+    options += [case_strategy(api.op, api.ndim, **lim.reach, **fixed) for lim in api.limits
+                if lim.reach]
     for key in api.draws:
         kept = {k: v for k, v in api.draws.items() if k != key}
         options.append(case_strategy(api.op, api.ndim, **kept, **fixed))
