@@ -229,16 +229,25 @@ TRANSPOSE_DILATION = Limit(
     lambda c: dilated(c) and (c.dtype.name in ("float16", "float64") or explicit(c)), RAISES,
     reach={"dtype": "float64", "data_format": "channels_last", "padding": "valid", "groups": 1,
            "stride": 1, "dilation": 2, "output_padding": 0})
+def output_padding_reaches_stride(case: Case) -> bool:
+    """Some ``output_padding >= stride`` (torch allows up to ``max(stride, dilation) - 1``)."""
+    return case.padding != "same" and any(
+        p >= s for p, s in zip(_per_dim(case.output_padding, case.ndim), case.strides))
+
+
+# output_padding 1 at stride 1, dilation 2: valid for torch, >= stride for TF and Keras
+OUTPUT_PADDING_AT_STRIDE = {"dtype": "float32", "data_format": "channels_last",
+                            "padding": "valid", "groups": 1, "stride": 1, "dilation": 2,
+                            "output_padding": 1}
 TRANSPOSE_OUTPUT_PADDING = Limit(
     "derives output_padding from output_shape, which then must be < stride: a larger one is an "
     "invalid output shape (oneDNN aborts)",
-    lambda c: c.padding != "same" and any(
-        p >= s for p, s in zip(_per_dim(c.output_padding, c.ndim), c.strides)), RAISES,
-    reach={"dtype": "float32", "data_format": "channels_last", "padding": "valid", "groups": 1,
-           "stride": 1, "dilation": 2, "output_padding": 1})
+    output_padding_reaches_stride, RAISES, reach=OUTPUT_PADDING_AT_STRIDE)
 MAX_POOL_FLOAT64 = Limit(
     "computes float64 input in float32 (it returns float32), or raises for it channels_first",
     lambda c: c.dtype.name == "float64", DIFFERS)
+
+
 def _out_size(case: Case) -> tuple[int, ...]:
     y = case.expected().shape
     return y[1:-1] if channels_last(case) else y[2:]
@@ -270,10 +279,7 @@ CONV3D_DILATION = Limit(
     lambda c: dilated(c) and c.dtype.name in ("float16", "float64"), RAISES)
 KERAS_OUTPUT_PADDING = Limit(
     "needs output_padding < stride (torch allows < max(stride, dilation))",
-    lambda c: c.padding != "same" and any(
-        p >= s for p, s in zip(_per_dim(c.output_padding, c.ndim), c.strides)), RAISES,
-    reach={"dtype": "float32", "data_format": "channels_last", "padding": "valid", "groups": 1,
-           "stride": 1, "dilation": 2, "output_padding": 1})
+    output_padding_reaches_stride, RAISES, reach=OUTPUT_PADDING_AT_STRIDE)
 TRANSPOSE_OUTPUT = Limit(
     "Keras Conv*DTranspose takes padding 'valid' or 'same' only",
     explicit, RAISES)
