@@ -12,6 +12,7 @@ import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 
+import hypothesis
 import numpy as np
 from hypothesis import HealthCheck, Phase, assume, given, settings
 
@@ -145,7 +146,7 @@ def sweep(api: Api, *, max_examples: int = 100, derandomize: bool | None = None,
             raise AssertionError(outcome.detail)
 
     if seed is not None:
-        run = __import__("hypothesis").seed(seed)(run)
+        run = hypothesis.seed(seed)(run)
     try:
         run()
     except AssertionError as error:
