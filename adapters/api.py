@@ -18,6 +18,7 @@ from convparity.reference.case import Case
 RAISES = "raises"  # the direct translation raises
 DIFFERS = "differs"  # the direct translation raises, or runs but computes something else
 NO_PARAMETER = "no parameter"  # the API has no parameter for it (checked on its signature)
+CRASHES = "crashes"  # the direct translation kills the process or returns garbage (probed apart)
 
 
 class Unsupported(Exception):
@@ -27,10 +28,12 @@ class Unsupported(Exception):
 @dataclass(frozen=True)
 class Limit:
     """Something an API cannot express: ``applies(case)`` says when, ``reason`` says what, and
-    ``evidence`` how a test proves it (``RAISES``, ``DIFFERS``, or ``NO_PARAMETER`` with the
-    parameter the API lacks in ``parameter``). ``versions`` is a specifier (e.g. ``">=2.14"``)
-    of the framework versions the limit holds for; empty means all. ``reach`` holds strategy
-    keywords that draw cases only this limit covers, where random draws rarely do."""
+    ``evidence`` how a test proves it (``RAISES``, ``DIFFERS``, ``CRASHES``, or ``NO_PARAMETER``
+    with the parameter the API lacks in ``parameter``). ``versions`` is a specifier (e.g.
+    ``">=2.14"``) of the framework versions the limit holds for; empty means all. ``reach``
+    holds strategy keywords that draw cases only this limit covers, where random draws rarely
+    do. ``probes`` make it a limit the machine decides: tiny cases it covers, run here to see
+    whether it holds."""
 
     reason: str
     applies: Callable[[Case], bool]
@@ -38,6 +41,26 @@ class Limit:
     parameter: str = ""
     versions: str = ""
     reach: Mapping[str, Any] = field(default_factory=dict)  # strategy keywords that reach it
+    # tiny cases' fields, or a function of the rank that gives them: see holds_here
+    probes: tuple[Mapping[str, Any], ...] | Callable[[int], tuple] = ()
+
+    @property
+    def depends_on_machine(self) -> bool:
+        """Whether the CPU or backend decides this limit: then its probes decide it here."""
+        return bool(self.probes)
+
+    def probe_cases(self, api: Api) -> list[Case]:
+        probes = self.probes(api.ndim) if callable(self.probes) else self.probes
+        return [tiny_case(api.op, api.ndim, **fields) for fields in probes]
+
+    def holds_here(self, api: Api) -> bool:
+        """True for a limit that does not depend on the machine; else what its probes found on
+        this machine (decided once per process: :mod:`convparity.adapters.probes`)."""
+        if not self.depends_on_machine:
+            return True
+        from convparity.adapters import probes
+
+        return probes.probe(self, api).holds
 
 
 @dataclass(frozen=True)
@@ -82,7 +105,11 @@ class Api:
         return None
 
     def active_limits(self) -> tuple[Limit, ...]:
-        """The limits that hold for the installed version."""
+        """The limits that hold for the installed version on this machine."""
+        return tuple(lim for lim in self.versioned_limits() if lim.holds_here(self))
+
+    def versioned_limits(self) -> tuple[Limit, ...]:
+        """The limits that hold for the installed version (on some machine)."""
         return tuple(lim for lim in self.limits if in_range(self.version, lim.versions))
 
     def run(self, case: Case) -> np.ndarray:
@@ -105,6 +132,35 @@ def case_strategy(op: str, ndim: int, **kwargs):
     if op in ("max_pool", "avg_pool"):
         return strategies.pool_cases(ndim, op.split("_")[0], **kwargs)
     return strategies.signal_cases(op, **kwargs)
+
+
+def tiny_case(op: str, ndim: int, *, dtype: str = "float32", channels: int = 1,
+              out_channels: int | None = None, size=None, kernel=2,
+              data_format: str = "channels_first", **fields) -> Case:
+    """A small deterministic case (integer data) for a probe: spatial ``size`` (default 4, 3 for
+    transposed conv) and ``kernel`` per dim (an int or a tuple), ``channels`` in and
+    ``out_channels`` out (default the same), the other fields as given."""
+    rng = np.random.default_rng(0)
+
+    def array(*shape):
+        values = rng.integers(-4, 5, size=shape).astype(np.float64)
+        return values.astype(strategies.as_dtype(dtype))
+
+    def per_dim(value):
+        return (value,) * ndim if isinstance(value, int) else tuple(value)
+
+    size = per_dim(size or (3 if op == "conv_transpose" else 4))
+    x = array(1, channels, *size)
+    if data_format == "channels_last":
+        x = np.ascontiguousarray(np.moveaxis(x, 1, -1))
+    groups, out_channels = fields.get("groups", 1), out_channels or channels
+    if op == "conv":
+        w = array(out_channels, channels // groups, *per_dim(kernel))
+        return Case(op, x, w, data_format=data_format, **fields)
+    if op == "conv_transpose":
+        w = array(channels, out_channels // groups, *per_dim(kernel))
+        return Case(op, x, w, data_format=data_format, **fields)
+    return Case(op, x, kernel_size=per_dim(kernel), data_format=data_format, **fields)
 
 
 def to_numpy(value) -> np.ndarray:

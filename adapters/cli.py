@@ -16,7 +16,7 @@ import sys
 import time
 from fnmatch import fnmatch
 
-from convparity.adapters import parity, report
+from convparity.adapters import backends, environment, parity, report
 from convparity.adapters.registry import (
     ADAPTERS,
     framework_apis,
@@ -101,32 +101,46 @@ def save_failures(failed, folder: pathlib.Path) -> None:
 
 def frameworks(args) -> int:
     installed = installed_frameworks()
+    print(f"machine: {environment.describe()}")
     for name in ADAPTERS:
         if name not in installed:
             print(f"{name}: not installed")
             continue
-        print(f"{name} {installed[name]}")
+        build = ", ".join(f"{k}={v}" for k, v in environment.framework_facts(name).items())
+        print(f"{name} {installed[name]} ({build})")
         for api in framework_apis(name):
-            limits = "; ".join(lim.reason for lim in api.active_limits()) or "no limits"
+            limits = "; ".join(limit_text(api, lim, here=True)
+                               for lim in api.versioned_limits()) or "no limits"
             print(f"  {api.id:42s} {api.op} {api.ndim}-D: {limits}")
     return 0
+
+
+def limit_text(api, limit, *, here: bool) -> str:
+    """The reason; for a limit the machine decides, so much and (``here``) the probe's word."""
+    if not limit.depends_on_machine:
+        return limit.reason
+    verdict = f"; here: {'yes' if limit.holds_here(api) else 'no'}" if here else ""
+    return f"{limit.reason} [depends on CPU/backend{verdict}]"
 
 
 START, END = "<!-- support-table:start -->", "<!-- support-table:end -->"
 
 
-def support_table() -> str:
+def support_table(here: bool = False) -> str:
     """Markdown: every API with what it cannot express and the known divergences, each with the
-    framework versions it holds for. Generated from the adapters and divergences.toml."""
+    framework versions it holds for. Generated from the adapters and divergences.toml; a limit
+    the machine decides says so, and with ``here`` what its probe decided on this machine."""
     from convparity.adapters import divergences
 
     lines = ["| API | op | cannot express (evidence; versions) | known divergences (versions) |",
              "|---|---|---|---|"]
     for framework in ADAPTERS:
         for api in framework_apis(framework):
-            limits = "<br>".join(f"{lim.reason} ({lim.evidence}; {lim.versions or 'all'})"
-                                 for lim in api.limits) or "—"
-            known = "<br>".join(f"{d.why.split(';')[0].split('. ')[0]} ({d.versions or 'all'})"
+            limits = "<br>".join(
+                f"{limit_text(api, lim, here=here)} ({lim.evidence}; {lim.versions or 'all'})"
+                for lim in api.limits) or "—"
+            known = "<br>".join(f"{d.why.split(';')[0].split('. ')[0]} (when {d.when.text}; "
+                                f"{d.versions or 'all'})"
                                 for d in divergences.load()
                                 if any(api.id == p or fnmatch(api.id, p) for p in d.api)) or "—"
             lines.append(f"| `{api.id}` | {api.op} {api.ndim}-D | {limits} | {known} |")
@@ -134,7 +148,7 @@ def support_table() -> str:
 
 
 def support(args) -> int:
-    table = support_table()
+    table = support_table(here=not args.write)
     if not args.write:
         print(table, end="")
         return 0
@@ -154,8 +168,12 @@ def repro(args) -> int:
     api, case = get_api(data["api"]), Case.from_dict(data["case"])
     outcome = parity.check_case(api, case)
     print(f"{api.id} on {case.call_repr()}: {outcome.status}")
+    if outcome.divergence is not None:
+        print(f"known divergence: {outcome.divergence.describe()}")
     if outcome.detail:
         print(outcome.detail)
+    if outcome.status != parity.AGREE:
+        print(backends.bisection_text(backends.bisect(api, case)))
     return 1 if outcome.status == parity.FAIL else 0
 
 

@@ -1,4 +1,17 @@
-"""Known divergences as data: load ``divergences.toml`` and match its entries against cases."""
+"""Known divergences as data: ``divergences.toml`` parsed and validated when it loads, each entry
+matched against a case (and the machine) and judged by what it says the framework computes.
+
+An entry says where it holds (``when``: a condition over the case's and the environment's facts,
+see :mod:`convparity.adapters.conditions`) and what it expects there (``expect``):
+
+- ``"differs"``: the output may differ in any way (the entry is stale if it never does);
+- ``"instead"``: the output matches another computation, named by ``instead`` (see
+  :data:`INSTEAD`); with ``on_some_machines = true`` the oracle's own answer is accepted too,
+  element by element (the kernel that runs decides), and staleness is not judged;
+- ``"wrong"``: the framework is wrong there, and with the backend named by ``agrees_with`` (see
+  :mod:`convparity.adapters.backends`) it agrees with the oracle: that is checked for every case
+  that differs.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +20,18 @@ import functools
 import math
 import pathlib
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from convparity.adapters import environment
 from convparity.adapters.api import Api, channels_last, dilated, strided
+from convparity.adapters.conditions import Condition, parse
 from convparity.adapters.versions import in_range
-from convparity.reference.arguments import same_padding
 from convparity.reference.case import Case
+from convparity.reference.compare import compare
+from convparity.reference.tolerance import error_bound
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -22,68 +39,186 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 DEFAULT_FILE = pathlib.Path(__file__).with_name("divergences.toml")
+EXPECTATIONS = ("differs", "instead", "wrong")
+
+
+def lowest_for_neg_inf(case: Case) -> np.ndarray:
+    """The oracle's answer with every -inf replaced by the dtype's lowest finite value (a max
+    that starts from the lowest value rather than from -inf)."""
+    y = case.expected()
+    return np.where(y == -np.inf, float(np.finfo(case.dtype).min), y)
+
+
+def bias_on_last_axis(case: Case) -> np.ndarray:
+    """The oracle's answer with the bias added along the last axis instead of the channels (for
+    a channels_first output whose last spatial size equals the number of channels)."""
+    return case.replace(bias=None).expected() + np.asarray(case.bias, dtype=np.float64)
+
+
+# What a framework computes instead, by name: case -> the expected array.
+INSTEAD: dict[str, Callable[[Case], np.ndarray]] = {
+    "lowest_for_neg_inf": lowest_for_neg_inf, "bias_on_last_axis": bias_on_last_axis}
 
 
 @dataclass(frozen=True)
 class Divergence:
     api: tuple[str, ...]
-    when: str
+    when: Condition
     why: str
     link: str = ""
     versions: str = ""
+    expect: str = "differs"
+    instead: str = ""
+    agrees_with: str = ""
+    on_some_machines: bool = False
 
     def covers(self, api: Api) -> bool:
         named = any(api.id == pattern or fnmatch.fnmatchcase(api.id, pattern)
                     for pattern in self.api)  # ids like "x[3d]" are no glob classes
         return named and in_range(api.version, self.versions)
 
-    def applies(self, api: Api, case: Case) -> bool:
-        return self.covers(api) and bool(eval(self.when, {"__builtins__": {}}, facts(case)))
+    def applies(self, api: Api, case: Case, machine: dict | None = None) -> bool:
+        return self.covers(api) and self.when.holds(facts(case, machine))
+
+    @property
+    def judged_for_staleness(self) -> bool:
+        """Whether a sweep in which every matched case agreed proves this entry stale."""
+        return self.expect == "differs" or (self.expect == "instead"
+                                            and not self.on_some_machines)
+
+    def tells_apart(self, case: Case) -> bool:
+        """Whether ``case`` can show this entry at work: for an ``instead`` entry, its answer and
+        the oracle's differ by more than the bound (else agreeing proves nothing)."""
+        if self.expect != "instead":
+            return True
+        return not compare(INSTEAD[self.instead](case), case.expected(), error_bound(case),
+                           case.dtype).ok
+
+    def explains(self, api: Api, case: Case, actual: np.ndarray) -> tuple[bool, str]:
+        """Whether ``actual`` (which differs from the oracle) is what this entry expects, and
+        what was found."""
+        if self.expect == "differs":
+            return True, ""
+        if self.expect == "instead":
+            alternative = INSTEAD[self.instead](case)
+            bound = error_bound(case)
+            to_alternative = compare(actual, alternative, bound, case.dtype)
+            mismatched = to_alternative.mismatched
+            if self.on_some_machines:
+                mismatched = mismatched & compare(actual, case.expected(), bound,
+                                                  case.dtype).mismatched
+            if mismatched.any():
+                return False, (f"it matches neither the oracle nor {self.instead}: "
+                               f"{int(mismatched.sum())} elements")
+            return True, f"computes {self.instead}"
+        from convparity.adapters import backends
+
+        found = backends.verdict(backends.backend(self.agrees_with), api, case)
+        return found.agrees, str(found)
 
     def describe(self) -> str:
         return f"{self.why} ({self.link})" if self.link else self.why
 
 
-def facts(case: Case) -> dict:
-    """The names a ``when`` expression may use."""
+def case_facts(case: Case) -> dict:
+    """The names a ``when`` may use about the case."""
     expected = case.expected()
     totals = []
     if case.op in ("conv", "max_pool", "avg_pool"):
         for n, k, s, d in zip(case.spatial_size, case.kernel, case.strides, case.dilations):
             totals.append((math.ceil(n / s) - 1) * s + (k - 1) * d + 1 - n)
+    out_size = expected.shape[1:-1] if channels_last(case) else expected.shape[2:]
     return {
-        "case": case, "op": case.op, "ndim": case.ndim, "dtype": case.dtype.name,
-        "expected": expected, "isnan": np.isnan, "inf": np.inf,
+        "op": case.op, "ndim": case.ndim, "dtype": case.dtype.name,
         "channels_first": not channels_last(case), "channels_last": channels_last(case),
-        "strided": strided(case), "dilated": dilated(case),
-        "has_bias": case.bias is not None, "bias": case.bias,
+        "strided": strided(case), "dilated": dilated(case), "groups": case.groups,
+        "channels_per_group": (case.weight.shape[1] if case.op == "conv"
+                               else case.weight.shape[0] // case.groups if case.weight is not None
+                               else 1),
+        "has_bias": case.bias is not None,
+        "distinct_bias": 0 if case.bias is None else len(set(case.bias.tolist())),
         "out_channels": expected.shape[-1 if channels_last(case) else 1],
-        "padding_is": lambda s: isinstance(case.padding, str) and case.padding.lower() == s,
-        "same_totals": totals or [0], "same_padding": same_padding,
-        "kernel": case.kernel, "strides": case.strides, "dilations": case.dilations,
-        "out_size": expected.shape[1:-1] if channels_last(case) else expected.shape[2:],
-        "any": any, "all": all, "min": min, "max": max, "len": len, "set": set, "zip": zip,
+        "padding": case.padding.lower() if isinstance(case.padding, str) else "explicit",
+        "same_totals": tuple(totals) or (0,), "kernel": case.kernel, "strides": case.strides,
+        "dilations": case.dilations, "input_size": case.spatial_size, "out_size": out_size,
+        "expected_has_nan": bool(np.isnan(expected).any()),
+        "expected_has_neg_inf": bool((expected == -np.inf).any()),
     }
+
+
+CASE_FACT_NAMES = frozenset({
+    "op", "ndim", "dtype", "channels_first", "channels_last", "strided", "dilated", "groups",
+    "channels_per_group",
+    "has_bias", "distinct_bias", "out_channels", "padding", "same_totals", "kernel", "strides",
+    "dilations", "input_size", "out_size", "expected_has_nan", "expected_has_neg_inf"})
+KNOWN_NAMES = CASE_FACT_NAMES | environment.FACT_NAMES
+
+
+def facts(case: Case, machine: dict | None = None) -> dict:
+    """Case facts and machine facts (this machine's, or a faked :func:`machine` record)."""
+    found = environment.facts() if machine is None else environment.derive_facts(machine)
+    return {**found, **case_facts(case)}
+
+
+def parse_entry(raw: dict, where: str) -> Divergence:
+    """One ``[[divergence]]`` table, validated; ``ValueError`` says which entry and what."""
+    def fail(message):
+        raise ValueError(f"{where}: {message}")
+
+    known = {"api", "when", "why", "link", "versions", "expect", "instead", "agrees_with",
+             "on_some_machines"}
+    if unknown := sorted(set(raw) - known):
+        fail(f"unknown keys {unknown}; expected some of {sorted(known)}")
+    for key in ("api", "when", "why"):
+        if key not in raw:
+            fail(f"missing {key!r}")
+    api = raw["api"]
+    api = (api,) if isinstance(api, str) else api
+    if not (isinstance(api, (list, tuple)) and api and all(isinstance(a, str) for a in api)):
+        fail(f"api={raw['api']!r}: expected an API id pattern or a list of them")
+    try:
+        when = parse(raw["when"], KNOWN_NAMES)
+    except ValueError as error:
+        fail(str(error))
+    expect = raw.get("expect", "differs")
+    if expect not in EXPECTATIONS:
+        fail(f"expect={expect!r}: expected one of {', '.join(EXPECTATIONS)}")
+    if expect == "instead" and raw.get("instead") not in INSTEAD:
+        fail(f"instead={raw.get('instead')!r}: expected one of {', '.join(INSTEAD)}")
+    if expect == "wrong":
+        from convparity.adapters import backends
+
+        try:
+            backends.backend(raw.get("agrees_with", ""))
+        except ValueError as error:
+            fail(str(error).replace("backend=", "agrees_with="))
+    return Divergence(api=tuple(api), when=when, why=raw["why"], link=raw.get("link", ""),
+                      versions=raw.get("versions", ""), expect=expect,
+                      instead=raw.get("instead", ""), agrees_with=raw.get("agrees_with", ""),
+                      on_some_machines=bool(raw.get("on_some_machines", False)))
+
+
+def parse_file(text: str, name: str = "divergences") -> tuple[Divergence, ...]:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ValueError(f"{name}: not TOML ({error})") from None
+    return tuple(parse_entry(raw, f"{name}, entry {i + 1}")
+                 for i, raw in enumerate(data.get("divergence", [])))
 
 
 @functools.cache
 def load(path: str | None = None) -> tuple[Divergence, ...]:
     """Every entry of the divergence file (default: the one shipped with the adapters)."""
-    data = tomllib.loads(pathlib.Path(path or DEFAULT_FILE).read_text())
-    entries = []
-    for raw in data.get("divergence", []):
-        api = raw["api"]
-        entries.append(Divergence(api=tuple([api] if isinstance(api, str) else api),
-                                  when=raw["when"], why=raw["why"], link=raw.get("link", ""),
-                                  versions=raw.get("versions", "")))
-    return tuple(entries)
+    path = pathlib.Path(path or DEFAULT_FILE)
+    return parse_file(path.read_text(), path.name)
 
 
 MATCHED: set = set()  # entries that covered at least one case in this process
 
 
 def matching(api: Api, case: Case, entries=None) -> Divergence | None:
-    """The first registered divergence of ``api`` that covers ``case``."""
+    """The first registered divergence of ``api`` that covers ``case`` on this machine."""
     for entry in load() if entries is None else entries:
         if entry.applies(api, case):
             MATCHED.add(entry)

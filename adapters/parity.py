@@ -16,7 +16,7 @@ import hypothesis
 import numpy as np
 from hypothesis import HealthCheck, Phase, assume, given, settings
 
-from convparity.adapters import divergences
+from convparity.adapters import backends, divergences, environment
 from convparity.adapters.api import Api, Unsupported
 from convparity.reference.case import Case
 from convparity.reference.compare import Comparison
@@ -53,17 +53,28 @@ def check_case(api: Api, case: Case, entries=None) -> Outcome:
     try:
         comparison = check_against_reference(actual, case)
     except AssertionError as error:  # shapes differ
-        if divergence:
+        if divergence and divergence.expect == "differs":
             return Outcome(DIVERGENCE, case, divergence=divergence, detail=str(error))
-        return Outcome(FAIL, case, detail=f"{api.id}: {error}")
-    if divergence:
-        # Agreeing here is allowed; a divergence that never differs is stale (see Sweep).
-        return Outcome(DIVERGENCE if not comparison.ok else AGREE, case, comparison, divergence)
+        return Outcome(FAIL, case, detail=f"{api.id}: {error}\n  seen on {where()}")
     if comparison.ok:
-        return Outcome(AGREE, case, comparison)
-    return Outcome(FAIL, case, comparison, detail=failure_report(
-        comparison, case, what=api.id,
-        rerun=f"actual = get_api({api.id!r}).run(case)  # from convparity.adapters.registry"))
+        # Agreeing under a divergence is allowed; one that never differs where it could is stale
+        # (see Sweep).
+        seen = divergence if divergence and divergence.tells_apart(case) else None
+        return Outcome(AGREE, case, comparison, seen)
+    rerun = f"actual = get_api({api.id!r}).run(case)  # from convparity.adapters.registry"
+    report = failure_report(comparison, case, what=api.id, rerun=rerun)
+    if divergence is None:
+        return Outcome(FAIL, case, comparison, detail=f"{report}\nSeen on {where()}")
+    explained, found = divergence.explains(api, case, comparison.actual)
+    if explained:
+        return Outcome(DIVERGENCE, case, comparison, divergence, detail=found)
+    return Outcome(FAIL, case, comparison, divergence, detail=(
+        f"{report}\nSeen on {where()}\nThe registered divergence ({divergence.why}) expects "
+        f"{divergence.expect} {divergence.instead or divergence.agrees_with}: {found}"))
+
+
+def where() -> str:
+    return environment.describe()
 
 
 @dataclass
@@ -98,7 +109,7 @@ class Sweep:
     def stale(self) -> list[divergences.Divergence]:
         """Divergences that matched cases here but never differed."""
         return [d for d, (matched, differed) in self.divergences_seen.items()
-                if matched and not differed]
+                if matched and not differed and d.judged_for_staleness]
 
     @property
     def status(self) -> str:
@@ -132,6 +143,7 @@ def sweep(api: Api, *, max_examples: int = 100, derandomize: bool | None = None,
         report_multiple_bugs=False,
     )
     recording = [True]
+    api.active_limits()  # probes run here, before Hypothesis draws
 
     @config
     @given(api.strategy(**overrides))
@@ -150,9 +162,10 @@ def sweep(api: Api, *, max_examples: int = 100, derandomize: bool | None = None,
     try:
         run()
     except AssertionError as error:
-        result.failure = str(error)
+        verdicts = backends.bisect(api, result.failing_case) if result.failing_case else []
+        result.failure = "\n".join(filter(None, [str(error), backends.bisection_text(verdicts)]))
         if raise_on_failure:
-            raise
+            raise AssertionError(result.failure) from None
     if result.stale and raise_on_failure:
         raise AssertionError(stale_message(result))
     return result
@@ -162,7 +175,7 @@ def stale_message(result: Sweep) -> str:
     lines = [f"{result.api.id}: registered divergences matched cases that all agreed with the "
              f"oracle (fixed in {result.api.framework} {result.api.version}? narrow `versions`):"]
     for d in result.stale:
-        lines.append(f"  when {d.when!r}: {d.why}")
+        lines.append(f"  when {d.when.text!r}: {d.why}")
     return "\n".join(lines)
 
 

@@ -42,11 +42,13 @@ def pytest_configure(config):
 
 
 def pytest_report_header(config):
+    from convparity.adapters.environment import describe
     from convparity.adapters.registry import installed_frameworks
 
     found = ", ".join(f"{k} {v}" for k, v in installed_frameworks().items()) or "none"
-    return (f"convparity: frameworks {found}; {config.getoption('parity_examples')} examples "
-            f"per API; Hypothesis profile {settings._current_profile}")
+    return [f"convparity: frameworks {found}; {config.getoption('parity_examples')} examples "
+            f"per API; Hypothesis profile {settings._current_profile}",
+            f"convparity: machine {describe()}"]
 
 
 def selected(config, framework: str) -> bool:
@@ -67,7 +69,7 @@ def pytest_terminal_summary(terminalreporter, config):
         terminalreporter.section("convparity: divergences that matched nothing")
         for d in unmatched:
             terminalreporter.write_line(
-                f"warning: {', '.join(d.api)} when {d.when!r} matched no drawn case "
+                f"warning: {', '.join(d.api)} when {d.when.text!r} matched no drawn case "
                 f"(stale, or not reached with {config.getoption('parity_examples')} examples)",
                 yellow=True)
     for path in config.getoption("parity_report"):

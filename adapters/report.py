@@ -10,6 +10,7 @@ import math
 import platform
 from collections import defaultdict
 
+from convparity.adapters import environment
 from convparity.adapters.parity import AGREE, DIVERGENCE, FAIL, UNSUPPORTED, Sweep
 from convparity.adapters.registry import installed_frameworks
 
@@ -27,7 +28,7 @@ def row(sweep: Sweep) -> dict:
         "worst_ulps": finite(sweep.worst_ulps),
         "unsupported_reasons": dict(sweep.reasons.most_common(3)),
         "divergences": [d.why for d in sweep.divergences_seen],
-        "stale_divergences": [d.when for d in sweep.stale],
+        "stale_divergences": [d.when.text for d in sweep.stale],
         "failure": sweep.failure,
         "failing_case": sweep.failing_case.to_dict() if sweep.failing_case else None,
     }
@@ -40,9 +41,23 @@ def finite(x: float):
 def to_json(sweeps: list[Sweep], settings: dict) -> str:
     return json.dumps({
         "convparity": {"settings": settings, "python": platform.python_version(),
-                       "frameworks": installed_frameworks()},
+                       "frameworks": installed_frameworks(),
+                       "environment": environment.everything(tested_frameworks(sweeps))},
         "results": [row(s) for s in sweeps],
     }, indent=2)
+
+
+def tested_frameworks(sweeps: list[Sweep]) -> list[str]:
+    return sorted({s.api.framework for s in sweeps} & set(installed_frameworks()))
+
+
+def environment_lines(sweeps: list[Sweep]) -> list[str]:
+    """Where these verdicts were seen: the machine, then each framework's build facts."""
+    lines = [f"Machine: {environment.describe()}."]
+    for name in tested_frameworks(sweeps):
+        facts = ", ".join(f"{k}={v}" for k, v in environment.framework_facts(name).items())
+        lines.append(f"{name}: {facts}.")
+    return lines
 
 
 def cell(sweep: Sweep) -> str:
@@ -66,6 +81,7 @@ def to_markdown(sweeps: list[Sweep], settings: dict) -> str:
     versions = ", ".join(f"{k} {v}" for k, v in installed_frameworks().items())
     lines = [f"### convparity: {summary(sweeps)}", "", f"Frameworks: {versions}. "
              f"Examples per API: {settings.get('examples')}.", "",
+             *(f"{line}  " for line in environment_lines(sweeps)), "",
              "| op | API | result | agree / divergence / unsupported |", "|---|---|---|---|"]
     for s in sweeps:
         c = s.counts
@@ -74,7 +90,7 @@ def to_markdown(sweeps: list[Sweep], settings: dict) -> str:
     for s in sweeps:
         if s.status == FAIL:
             lines += ["", f"<details><summary>{s.api.id}</summary>", "", "```",
-                      s.failure or "stale divergences: " + ", ".join(d.when for d in s.stale),
+                      s.failure or "stale divergences: " + ", ".join(d.when.text for d in s.stale),
                       "```", "</details>"]
     return "\n".join(lines) + "\n"
 
@@ -134,6 +150,8 @@ def to_html(sweeps: list[Sweep], settings: dict) -> str:
                 f"<small>{html.escape(cell(s))}</small></div>" for s in grid[op, f])
             cells.append(f"<td>{items}</td>")
         body.append(f"<tr><th>{op[0]} {op[1]}-D</th>{''.join(cells)}</tr>")
+    environment_items = "".join(f"<li>{html.escape(line)}</li>"
+                                for line in environment_lines(sweeps))
     failures = "".join(f"<h3>{html.escape(s.api.id)}</h3><pre>{html.escape(s.failure)}</pre>"
                        for s in sweeps if s.status == FAIL and s.failure)
     return f"""<!doctype html>
@@ -147,6 +165,7 @@ pre {{ background: #f5f5f5; padding: 8px; overflow-x: auto; }}
 </style></head><body>
 <h1>convparity: {html.escape(summary(sweeps))}</h1>
 <p>Examples per API: {settings.get('examples')}; seed: {settings.get('seed')}.</p>
+<ul id="environment">{environment_items}</ul>
 <table id="matrix"><tr><th>op</th>{header}</tr>
 {"".join(body)}
 </table>

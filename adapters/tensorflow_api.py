@@ -214,21 +214,32 @@ SAME_EXCLUDES_PAD = Limit(
     parameter="count_include_pad")
 NOT_DEPTHWISE = Limit("computes groups == in_channels (depthwise) only", not_depthwise,
                       NO_PARAMETER, parameter="groups")
-CHANNELS_FIRST_DTYPES = Limit(
-    "runs channels_first (NCHW) on CPU only in float32/bfloat16 (oneDNN kernels)",
-    lambda c: not channels_last(c) and c.dtype.name in ("float16", "float64"), RAISES,
+# oneDNN runs TF's channels_first kernels and has no float64; it has native float16 only on CPUs
+# with AVX512-FP16 (Sapphire Rapids and later), so there a probe decides the float16 limits.
+FP16_NATIVE = "unless oneDNN has a native float16 kernel for it (AVX512-FP16 CPUs)"
+CHANNELS_FIRST_FLOAT64 = Limit(
+    "runs channels_first (NCHW) on CPU only through oneDNN, which has no float64",
+    lambda c: not channels_last(c) and c.dtype.name == "float64", RAISES,
     reach={"dtype": "float64", "data_format": "channels_first", "padding": "valid",
            "dilation": 1, "stride": 1})
+CHANNELS_FIRST_FLOAT16 = Limit(
+    f"cannot run channels_first (NCHW) float16 on CPU {FP16_NATIVE}",
+    lambda c: not channels_last(c) and c.dtype.name == "float16", RAISES,
+    probes=({"dtype": "float16", "data_format": "channels_first"},))
 POOL3D_DTYPES = Limit("3-D pooling on CPU runs only in float32/bfloat16",
                       lambda c: c.dtype.name in ("float16", "float64"), RAISES)
 CHANNELS_FIRST_EXPLICIT = Limit(
     "runs explicit (before, after) padding only channels_last (NHWC) on CPU",
     lambda c: not channels_last(c) and explicit(c), RAISES)
 TRANSPOSE_DILATION = Limit(
-    "supports dilation > 1 on CPU only in float32/bfloat16 with SAME/VALID padding (oneDNN)",
-    lambda c: dilated(c) and (c.dtype.name in ("float16", "float64") or explicit(c)), RAISES,
+    "supports dilation > 1 on CPU only through oneDNN (no float64) with SAME/VALID padding",
+    lambda c: dilated(c) and (c.dtype.name == "float64" or explicit(c)), RAISES,
     reach={"dtype": "float64", "data_format": "channels_last", "padding": "valid", "groups": 1,
            "stride": 1, "dilation": 2, "output_padding": 0})
+TRANSPOSE_DILATION_FLOAT16 = Limit(
+    f"cannot run dilation > 1 in float16 on CPU {FP16_NATIVE}",
+    lambda c: dilated(c) and c.dtype.name == "float16" and not explicit(c), RAISES,
+    probes=({"dtype": "float16", "data_format": "channels_last", "dilation": 2},))
 def output_padding_reaches_stride(case: Case) -> bool:
     """Some ``output_padding >= stride`` (torch allows up to ``max(stride, dilation) - 1``)."""
     return case.padding != "same" and any(
@@ -253,30 +264,45 @@ def _out_size(case: Case) -> tuple[int, ...]:
     return y[1:-1] if channels_last(case) else y[2:]
 
 
-CONVOLUTION3D_WIDE_STRIDE = Limit(
-    "(3-D, oneDNN) returns wrong rows when the width stride exceeds a width kernel > 1 with a "
-    "single width output (tf.nn.conv3d gets the same cases right; found by convparity)",
-    lambda c: c.dtype.name in ("float32", "bfloat16") and _out_size(c)[-1] == 1
-    and c.strides[-1] > c.kernel[-1] > 1, DIFFERS,
-    reach={"dtype": "float32", "data_format": "channels_last", "padding": "valid", "groups": 1,
-           "dilation": 1, "kernel_size": (1, 1, 2), "stride": (1, 1, 3),
-           "input_size": (1, 3, 2)})
+DEPTHWISE_ROW_STRIDE = Limit(
+    "(oneDNN brgemm, AVX-512) computes wrong rows with a channel multiplier >= 2, a single "
+    "output column, width kernel and stride >= 2 and height stride 1 (found by convparity)",
+    lambda c: c.dtype.name in ("float32", "bfloat16") and c.weight.shape[0] > c.groups
+    and _out_size(c)[-1] == 1 and c.kernel[-1] >= 2 and c.strides[-1] >= 2
+    and c.strides[0] == 1, DIFFERS,
+    reach={"dtype": "float32", "groups": 1, "channels_per_group": 1, "out_channels": 2,
+           "kernel_size": (1, 2), "stride": (1, 3),
+           "input_size": (4, 3), "padding": "valid", "dilation": 1})
 POOL_PAD_BELOW_WINDOW = Limit(
     "needs every explicit pad smaller than the window size",
-    lambda c: explicit(c) and any(max(p) >= k for p, k in zip(c.pads, c.kernel)), RAISES)
+    lambda c: explicit(c) and any(max(p) >= k for p, k in zip(c.pads, c.kernel)), RAISES,
+    reach={"dtype": "float32", "data_format": "channels_last", "kernel_size": 2,
+           "padding": ((0, 2), (0, 0)), "input_size": 4, "stride": (3, 1), "dilation": 1,
+           "ceil_mode": False})  # the last window overhangs by its whole size
 KERAS_UNEQUAL_STRIDES = Limit(
     "needs equal strides along height and width: unequal ones raise outside oneDNN and can "
     "compute wrong values inside it", lambda c: len(set(c.strides)) > 1, DIFFERS)
 UNEQUAL_STRIDES = Limit(
-    "needs equal strides along height and width outside oneDNN (float16/float64)",
-    lambda c: len(set(c.strides)) > 1 and c.dtype.name in ("float16", "float64"), RAISES)
-KERAS_CHANNELS_FIRST_DTYPES = Limit(
-    "runs channels_first on CPU only in float32/bfloat16 unless grouped (oneDNN kernels)",
-    lambda c: not channels_last(c) and c.dtype.name in ("float16", "float64") and c.groups == 1,
-    RAISES)
+    "needs equal strides along height and width outside oneDNN (float64)",
+    lambda c: len(set(c.strides)) > 1 and c.dtype.name == "float64", RAISES)
+UNEQUAL_STRIDES_FLOAT16 = Limit(
+    f"needs equal strides along height and width in float16 {FP16_NATIVE}",
+    lambda c: len(set(c.strides)) > 1 and c.dtype.name == "float16", RAISES,
+    probes=({"dtype": "float16", "data_format": "channels_last", "stride": (1, 2)},))
+KERAS_CHANNELS_FIRST_FLOAT64 = Limit(
+    "runs channels_first on CPU only through oneDNN (no float64) unless grouped",
+    lambda c: not channels_last(c) and c.dtype.name == "float64" and c.groups == 1, RAISES)
+KERAS_CHANNELS_FIRST_FLOAT16 = Limit(
+    f"cannot run channels_first float16 on CPU unless grouped {FP16_NATIVE}",
+    lambda c: not channels_last(c) and c.dtype.name == "float16" and c.groups == 1, RAISES,
+    probes=({"dtype": "float16", "data_format": "channels_first"},))
 CONV3D_DILATION = Limit(
-    "supports dilation > 1 on CPU only in float32/bfloat16 (oneDNN kernels)",
-    lambda c: dilated(c) and c.dtype.name in ("float16", "float64"), RAISES)
+    "supports dilation > 1 on CPU only through oneDNN (no float64)",
+    lambda c: dilated(c) and c.dtype.name == "float64", RAISES)
+CONV3D_DILATION_FLOAT16 = Limit(
+    f"cannot run dilation > 1 in float16 on CPU {FP16_NATIVE}",
+    lambda c: dilated(c) and c.dtype.name == "float16", RAISES,
+    probes=({"dtype": "float16", "data_format": "channels_last", "dilation": 2},))
 KERAS_OUTPUT_PADDING = Limit(
     "needs output_padding < stride (torch allows < max(stride, dilation))",
     output_padding_reaches_stride, RAISES, reach=OUTPUT_PADDING_AT_STRIDE)
@@ -292,28 +318,29 @@ def apis() -> list[Api]:
 
     strings = {"padding": st.sampled_from(["valid", "same"])}
     same_often = {"padding": st.one_of(st.sampled_from(["same", "valid"]), paddings(2))}
-    nchw, pools = (CHANNELS_FIRST_DTYPES,), (CEIL, POOL_DILATION, DIVISOR)
+    nchw = (CHANNELS_FIRST_FLOAT64, CHANNELS_FIRST_FLOAT16)
+    pools = (CEIL, POOL_DILATION, DIVISOR)
     no_pool_extras = {"dilation": 1, "ceil_mode": False}
     result = []
     for n in (1, 2, 3):
         pool3d = (POOL3D_DTYPES,) if n == 3 else ()
         explicit_ok = n == 2  # explicit pads: conv2d, conv2d_transpose, max_pool2d
         conv_limits = (PADDING_MODE, *nchw) + (() if explicit_ok else (STRINGS_ONLY,)) + (
-            () if n < 3 else (GROUPS, CONV3D_DILATION))
+            () if n < 3 else (GROUPS, CONV3D_DILATION, CONV3D_DILATION_FLOAT16))
         result += [
             Api(f"tensorflow.nn.conv{n}d", FRAMEWORK, "conv", n, nn_conv(f"conv{n}d"),
                 conv_limits,
                 same_often if explicit_ok else {**strings, **({"groups": 1} if n == 3 else {})}),
             Api("tensorflow.nn.convolution", FRAMEWORK, "conv", n, nn_conv("convolution"),
                 (PADDING_MODE, *nchw, STRINGS_ONLY)
-                + ((GROUPS, STRIDE_DILATION, CONVOLUTION3D_WIDE_STRIDE) if n == 3
+                + ((GROUPS, STRIDE_DILATION) if n == 3
                    else (STRIDE_DILATION,)),
                 strings),
             Api(f"tensorflow.nn.conv{n}d_transpose", FRAMEWORK, "conv_transpose", n,
                 nn_conv_transpose(f"conv{n}d_transpose"),
                 (GROUPS, *nchw)
                 + ((CHANNELS_FIRST_EXPLICIT,) if explicit_ok else (STRINGS_ONLY,))
-                + (TRANSPOSE_DILATION, TRANSPOSE_OUTPUT_PADDING),
+                + (TRANSPOSE_DILATION, TRANSPOSE_DILATION_FLOAT16, TRANSPOSE_OUTPUT_PADDING),
                 {"groups": 1, **({} if explicit_ok else strings)}),
             Api(f"tensorflow.nn.max_pool{n}d", FRAMEWORK, "max_pool", n,
                 nn_pool(f"max_pool{n}d"),
@@ -327,12 +354,12 @@ def apis() -> list[Api]:
                 {"ceil_mode": False, "count_include_pad": False, **strings}),
             Api(f"keras.layers.Conv{n}D", FRAMEWORK, "conv", n, keras_layer(f"Conv{n}D"),
                 (PADDING_MODE, STRINGS_ONLY, STRIDE_DILATION)
-                + ((KERAS_CHANNELS_FIRST_DTYPES,) if n < 3 else ()),
+                + ((KERAS_CHANNELS_FIRST_FLOAT64, KERAS_CHANNELS_FIRST_FLOAT16) if n < 3 else ()),
                 strings),
             Api(f"keras.layers.Conv{n}DTranspose", FRAMEWORK, "conv_transpose", n,
                 keras_layer(f"Conv{n}DTranspose"), (GROUPS, TRANSPOSE_OUTPUT, STRIDE_DILATION,
                                                      KERAS_OUTPUT_PADDING, TRANSPOSE_DILATION,
-                                                     *nchw),
+                                                     TRANSPOSE_DILATION_FLOAT16, *nchw),
                 {"groups": 1, **strings}),
             Api(f"keras.layers.MaxPooling{n}D", FRAMEWORK, "max_pool", n,
                 keras_layer(f"MaxPooling{n}D"), pools + pool3d + (STRINGS_ONLY,),
@@ -344,7 +371,8 @@ def apis() -> list[Api]:
         ]
     result += [
         Api("tensorflow.nn.depthwise_conv2d", FRAMEWORK, "conv", 2, nn_depthwise,
-            (PADDING_MODE, *nchw, NOT_DEPTHWISE, UNEQUAL_STRIDES), {"channels_per_group": 1}),
+            (PADDING_MODE, *nchw, NOT_DEPTHWISE, UNEQUAL_STRIDES, UNEQUAL_STRIDES_FLOAT16,
+             DEPTHWISE_ROW_STRIDE), {"channels_per_group": 1}),
         Api("keras.layers.DepthwiseConv2D", FRAMEWORK, "conv", 2,
             keras_layer("DepthwiseConv2D"),
             (PADDING_MODE, NOT_DEPTHWISE, STRINGS_ONLY, KERAS_UNEQUAL_STRIDES),

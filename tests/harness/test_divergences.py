@@ -1,0 +1,111 @@
+"""Divergence entries: conditions parsed and checked when the file loads (never evaluated as
+code), the environment in `when`, and what each kind of entry expects of a differing case."""
+
+import re
+
+import numpy as np
+import pytest
+
+from convparity.adapters import divergences
+from convparity.adapters.api import Api
+from convparity.adapters.conditions import parse
+from convparity.reference.case import Case
+from tests.harness.test_environment import EPYC, XEON, machine
+
+NAMES = {"dtype", "strided", "kernel", "same_totals", "amx"}
+
+
+@pytest.mark.parametrize("text, facts, expected", [
+    ("dtype == 'bfloat16' and amx", {"dtype": "bfloat16", "amx": True}, True),
+    ("dtype == 'bfloat16' and amx", {"dtype": "bfloat16", "amx": False}, False),
+    ("dtype in ('float16', 'float64')", {"dtype": "float64"}, True),
+    ("dtype not in ('float16', 'float64')", {"dtype": "float64"}, False),
+    ("not strided or kernel[-1] >= 2", {"strided": True, "kernel": (3, 1)}, False),
+    ("min(same_totals) <= -2", {"same_totals": (0, -2)}, True),
+    ("1 < kernel[0] <= 3", {"kernel": (3, 1)}, True),
+    ("1 < kernel[0] < 3", {"kernel": (3, 1)}, False),
+    ("len(kernel) == 2 and max(kernel) == -(-3)", {"kernel": (3, 1)}, True),
+    ("any((strided, amx))", {"strided": False, "amx": True}, True),
+])
+def test_conditions_evaluate_like_python(text, facts, expected):
+    assert parse(text, NAMES).holds(facts) is expected
+
+
+@pytest.mark.parametrize("text, message", [
+    ("dtype ==", "not a condition"),
+    ("dtipe == 'float32'", "unknown name 'dtipe'"),
+    ("__import__('os').system('true')", "only any, all, min, max, len may be called"),
+    ("open == 1", "unknown name 'open'"),
+    ("kernel.__class__", "Attribute is not allowed"),
+    ("(lambda: 1)()", "only any, all, min, max, len may be called"),
+    ("kernel[0:1] == (1,)", "index with an integer only"),
+    ("[x for x in kernel]", "ListComp is not allowed"),
+    ("", "expected a non-empty condition"),
+])
+def test_bad_conditions_are_refused_with_the_reason(text, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        parse(text, NAMES)
+
+
+def test_a_bad_entry_is_reported_with_its_number():
+    good = '[[divergence]]\napi = "x"\nwhen = "strided"\nwhy = "y"\n'
+    with pytest.raises(ValueError, match=r"f, entry 2: when='stridd': unknown name"):
+        divergences.parse_file(good + good.replace('"strided"', '"stridd"'), "f")
+    with pytest.raises(ValueError, match=r"entry 1: expect='maybe'"):
+        divergences.parse_file(good + 'expect = "maybe"\n', "f")
+    with pytest.raises(ValueError, match=r"entry 1: agrees_with='nobody': expected one of"):
+        divergences.parse_file(good + 'expect = "wrong"\nagrees_with = "nobody"\n', "f")
+    with pytest.raises(ValueError, match=r"entry 1: unknown keys \['wehn'\]"):
+        divergences.parse_file(good + 'wehn = "x"\n', "f")
+    with pytest.raises(ValueError, match=r"entry 1: missing 'why'"):
+        divergences.parse_file('[[divergence]]\napi = "x"\nwhen = "strided"\n', "f")
+    with pytest.raises(ValueError, match="f: not TOML"):
+        divergences.parse_file("[[divergence]\n", "f")
+
+
+def test_the_shipped_file_loads():
+    entries = divergences.load()
+    assert len(entries) >= 7
+    assert {e.expect for e in entries} == {"differs", "instead", "wrong"}
+
+
+def bf16_conv2d() -> Case:
+    import ml_dtypes
+
+    x = np.arange(12.0).reshape(1, 1, 3, 4).astype(ml_dtypes.bfloat16)
+    return Case("conv", x, np.ones((1, 1, 2, 2), ml_dtypes.bfloat16))
+
+
+def torch_api(name="torch.nn.functional.conv2d", call=None) -> Api:
+    return Api(name, "torch", "conv", 2, call or (lambda case: case.expected()))
+
+
+def test_an_entry_holds_only_on_the_machines_it_names():
+    amx_entry = next(e for e in divergences.load()
+                     if e.covers(torch_api()) and e.expect == "wrong")
+    case = bf16_conv2d()
+    assert amx_entry.applies(torch_api(), case, machine(XEON))
+    assert amx_entry.applies(torch_api(), case, machine(EPYC))  # AVX512-BF16 kernel too
+    no_bf16 = machine(EPYC.replace(" avx512_bf16", ""))
+    assert not amx_entry.applies(torch_api(), case, no_bf16)
+    assert not amx_entry.applies(torch_api(), case.replace(
+        input=case.input.astype(np.float32), weight=case.weight.astype(np.float32)),
+        machine(XEON))
+
+
+def test_an_instead_entry_accepts_only_what_it_says():
+    x = np.array([[[-np.inf, -np.inf, 1.0, 2.0]]], np.float32)
+    case = Case("max_pool", x, kernel_size=(2,), stride=(2,))
+    entry = divergences.parse_entry({
+        "api": "p", "when": "expected_has_neg_inf", "why": "w", "expect": "instead",
+        "instead": "lowest_for_neg_inf"}, "test")
+    lowest = float(np.finfo(np.float32).min)
+    assert entry.explains(None, case, np.array([[[lowest, 2.0]]]))[0]
+    assert not entry.explains(None, case, np.array([[[lowest, 1.0]]]))[0]  # another error
+    assert not entry.explains(None, case, np.array([[[-np.inf, 2.0]]]))[0]  # not "instead"
+    either = divergences.parse_entry({
+        "api": "p", "when": "expected_has_neg_inf", "why": "w", "expect": "instead",
+        "instead": "lowest_for_neg_inf", "on_some_machines": True}, "test")
+    assert either.explains(None, case, np.array([[[-np.inf, 2.0]]]))[0]
+    assert not either.explains(None, case, np.array([[[0.0, 2.0]]]))[0]
+    assert entry.judged_for_staleness and not either.judged_for_staleness
