@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from convparity.adapters.api import Api
-from convparity.reference.case import Case
+from convparity.reference.case import Case, array_from_dict
 from convparity.reference.testing import check_against_reference
 
 REPLY = "convparity-worker:"  # the prefix of a worker's answers on its stdout
@@ -166,7 +166,7 @@ class Worker:
             raise RuntimeError(f"the worker for {api_id} exited (code {self.process.returncode})")
         if "error" in answer:
             raise RuntimeError(answer["error"])
-        return decode(answer["output"])
+        return array_from_dict(answer["output"])
 
     def close(self) -> None:
         with contextlib.suppress(OSError):  # a crashed worker's pipe is broken
@@ -192,17 +192,3 @@ def worker(option: Backend) -> Worker:
 def _close_workers() -> None:
     for running in WORKERS.values():
         running.close()
-
-
-def encode(y: np.ndarray) -> dict:
-    return {"dtype": y.dtype.name, "shape": list(y.shape),
-            "values": np.asarray(y, dtype=np.float64).ravel().tolist()}
-
-
-def decode(data: dict) -> np.ndarray:
-    dtype = data["dtype"]
-    if dtype == "bfloat16":
-        import ml_dtypes
-
-        dtype = ml_dtypes.bfloat16
-    return np.array(data["values"], dtype=np.float64).reshape(data["shape"]).astype(dtype)

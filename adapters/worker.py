@@ -10,9 +10,9 @@ import sys
 import warnings
 
 from convparity.adapters.api import to_numpy
-from convparity.adapters.backends import REPLY, encode
+from convparity.adapters.backends import REPLY
 from convparity.adapters.registry import get_api
-from convparity.reference.case import Case
+from convparity.reference.case import Case, array_to_dict
 
 
 def answer(request: dict) -> dict:
@@ -20,7 +20,7 @@ def answer(request: dict) -> dict:
         api, case = get_api(request["api"]), Case.from_dict(request["case"])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return {"output": encode(to_numpy(api.call(case)))}
+            return {"output": array_to_dict(to_numpy(api.call(case)))}
     except Exception as error:  # the framework's own error is the answer
         text = str(error).strip().splitlines()
         return {"error": f"{type(error).__name__}: {text[0] if text else ''}"}

@@ -200,34 +200,19 @@ class Case:
 
     def to_dict(self) -> dict:
         """A JSON-ready description that :meth:`from_dict` turns back into this exact case."""
-        def array(a):
-            return None if a is None else {
-                "dtype": a.dtype.name, "shape": list(a.shape),
-                "values": np.asarray(a, dtype=np.float64).ravel().tolist()}
-
         fields = {name: getattr(self, name) for name in self.relevant_fields()}
-        return {"op": self.op, "input": array(self.input), "weight": array(self.weight),
-                "bias": array(self.bias), **fields}
+        return {"op": self.op, "input": array_to_dict(self.input),
+                "weight": array_to_dict(self.weight), "bias": array_to_dict(self.bias), **fields}
 
     @classmethod
     def from_dict(cls, data: dict) -> Case:
-        def array(d):
-            if d is None:
-                return None
-            dtype = d["dtype"]
-            if dtype == "bfloat16":
-                import ml_dtypes
-
-                dtype = ml_dtypes.bfloat16
-            return np.array(d["values"], dtype=np.float64).reshape(d["shape"]).astype(dtype)
-
         def plain(value):  # JSON lists back to the tuples the fields hold
             return tuple(plain(v) for v in value) if isinstance(value, list) else value
 
         fields = {k: plain(v) for k, v in data.items()
                   if k not in ("op", "input", "weight", "bias")}
-        return cls(data["op"], array(data["input"]), array(data["weight"]), array(data["bias"]),
-                   **fields)
+        return cls(data["op"], array_from_dict(data["input"]), array_from_dict(data["weight"]),
+                   array_from_dict(data["bias"]), **fields)
 
     def relevant_fields(self) -> tuple[str, ...]:
         common = ("stride", "padding", "dilation", "data_format")
@@ -241,3 +226,22 @@ class Case:
             "convolve": ("mode", "boundary", "fillvalue"),
         }[self.op]
 
+
+
+def array_to_dict(a: np.ndarray | None) -> dict | None:
+    """An array as JSON-ready ``{"dtype", "shape", "values"}`` (values exact, as float64)."""
+    return None if a is None else {
+        "dtype": a.dtype.name, "shape": list(a.shape),
+        "values": np.asarray(a, dtype=np.float64).ravel().tolist()}
+
+
+def array_from_dict(d: dict | None) -> np.ndarray | None:
+    """:func:`array_to_dict` undone, bfloat16 through ml_dtypes."""
+    if d is None:
+        return None
+    dtype = d["dtype"]
+    if dtype == "bfloat16":
+        import ml_dtypes
+
+        dtype = ml_dtypes.bfloat16
+    return np.array(d["values"], dtype=np.float64).reshape(d["shape"]).astype(dtype)
