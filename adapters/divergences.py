@@ -42,20 +42,22 @@ DEFAULT_FILE = pathlib.Path(__file__).with_name("divergences.toml")
 EXPECTATIONS = ("differs", "instead", "wrong")
 
 
-def lowest_for_neg_inf(case: Case) -> np.ndarray:
-    """The oracle's answer with every -inf replaced by the dtype's lowest finite value (a max
-    that starts from the lowest value rather than from -inf)."""
+def lowest_for_neg_inf(case: Case, dtype) -> np.ndarray:
+    """The oracle's answer with every -inf replaced by the lowest finite value of ``dtype``, the
+    type the framework returned (a max that starts from the lowest value, not from -inf)."""
+    import ml_dtypes  # its finfo knows bfloat16 as well as NumPy's types
+
     y = case.expected()
-    return np.where(y == -np.inf, float(np.finfo(case.dtype).min), y)
+    return np.where(y == -np.inf, float(ml_dtypes.finfo(dtype).min), y)
 
 
-def bias_on_last_axis(case: Case) -> np.ndarray:
+def bias_on_last_axis(case: Case, dtype=None) -> np.ndarray:
     """The oracle's answer with the bias added along the last axis instead of the channels (for
     a channels_first output whose last spatial size equals the number of channels)."""
     return case.replace(bias=None).expected() + np.asarray(case.bias, dtype=np.float64)
 
 
-# What a framework computes instead, by name: case -> the expected array.
+# What a framework computes instead, by name: (case, the dtype it returned) -> the expected array.
 INSTEAD: dict[str, Callable[[Case], np.ndarray]] = {
     "lowest_for_neg_inf": lowest_for_neg_inf, "bias_on_last_axis": bias_on_last_axis}
 
@@ -91,16 +93,16 @@ class Divergence:
         the oracle's differ by more than the bound (else agreeing proves nothing)."""
         if self.expect != "instead":
             return True
-        return not compare(INSTEAD[self.instead](case), case.expected(), error_bound(case),
-                           case.dtype).ok
+        return not compare(INSTEAD[self.instead](case, case.dtype), case.expected(),
+                           error_bound(case), case.dtype).ok
 
     def explains(self, api: Api, case: Case, actual: np.ndarray) -> tuple[bool, str]:
-        """Whether ``actual`` (which differs from the oracle) is what this entry expects, and
-        what was found."""
+        """Whether ``actual`` (the framework's output, which differs from the oracle) is what
+        this entry expects, and what was found."""
         if self.expect == "differs":
             return True, ""
         if self.expect == "instead":
-            alternative = INSTEAD[self.instead](case)
+            alternative = INSTEAD[self.instead](case, np.asarray(actual).dtype)
             bound = error_bound(case)
             to_alternative = compare(actual, alternative, bound, case.dtype)
             mismatched = to_alternative.mismatched

@@ -65,7 +65,7 @@ def check_case(api: Api, case: Case, entries=None) -> Outcome:
     report = failure_report(comparison, case, what=api.id, rerun=rerun)
     if divergence is None:
         return Outcome(FAIL, case, comparison, detail=f"{report}\nSeen on {where()}")
-    explained, found = divergence.explains(api, case, comparison.actual)
+    explained, found = divergence.explains(api, case, actual)
     if explained:
         return Outcome(DIVERGENCE, case, comparison, divergence, detail=found)
     return Outcome(FAIL, case, comparison, divergence, detail=(

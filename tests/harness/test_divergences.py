@@ -99,13 +99,17 @@ def test_an_instead_entry_accepts_only_what_it_says():
     entry = divergences.parse_entry({
         "api": "p", "when": "expected_has_neg_inf", "why": "w", "expect": "instead",
         "instead": "lowest_for_neg_inf"}, "test")
-    lowest = float(np.finfo(np.float32).min)
-    assert entry.explains(None, case, np.array([[[lowest, 2.0]]]))[0]
-    assert not entry.explains(None, case, np.array([[[lowest, 1.0]]]))[0]  # another error
-    assert not entry.explains(None, case, np.array([[[-np.inf, 2.0]]]))[0]  # not "instead"
+    lowest = np.finfo(np.float32).min
+    assert entry.explains(None, case, np.array([[[lowest, 2.0]]], np.float32))[0]
+    assert not entry.explains(None, case, np.array([[[lowest, 1.0]]], np.float32))[0]
+    assert not entry.explains(None, case, np.array([[[-np.inf, 2.0]]], np.float32))[0]
+    # the lowest value of the type returned: float32 for a float16 input, as tf.nn.max_pool2d
+    half = case.replace(input=x.astype(np.float16))
+    assert entry.explains(None, half, np.array([[[lowest, 2.0]]], np.float32))[0]
+    assert entry.explains(None, half, np.array([[[-65504.0, 2.0]]], np.float16))[0]
     either = divergences.parse_entry({
         "api": "p", "when": "expected_has_neg_inf", "why": "w", "expect": "instead",
         "instead": "lowest_for_neg_inf", "on_some_machines": True}, "test")
-    assert either.explains(None, case, np.array([[[-np.inf, 2.0]]]))[0]
-    assert not either.explains(None, case, np.array([[[0.0, 2.0]]]))[0]
+    assert either.explains(None, case, np.array([[[-np.inf, 2.0]]], np.float32))[0]
+    assert not either.explains(None, case, np.array([[[0.0, 2.0]]], np.float32))[0]
     assert entry.judged_for_staleness and not either.judged_for_staleness
