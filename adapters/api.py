@@ -177,6 +177,13 @@ def to_numpy(value) -> np.ndarray:
     return np.asarray(value)
 
 
+def dilate_kernel(kernel: np.ndarray, dilation) -> np.ndarray:
+    """Insert ``d - 1`` zeros between taps along each axis (a dilated kernel as a plain one)."""
+    out = np.zeros([(k - 1) * d + 1 for k, d in zip(kernel.shape, dilation)], kernel.dtype)
+    out[tuple(slice(None, None, d) for d in dilation)] = kernel
+    return out
+
+
 # -- predicates used by several adapters -----------------------------------------------------------
 def asymmetric(case: Case) -> bool:
     return any(lo != hi for lo, hi in case.pads)

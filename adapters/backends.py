@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from convparity.adapters.api import Api
+from convparity.adapters.api import Api, dilate_kernel
 from convparity.reference.case import Case, array_from_dict
 from convparity.reference.testing import check_against_reference
 
@@ -32,7 +32,9 @@ REPLY = "convparity-worker:"  # the prefix of a worker's answers on its stdout
 class Backend:
     """One way to run a framework other than its default. ``variables`` are set in a worker
     process (read at import); ``switch`` returns an in-process context manager. A backend that
-    runs channels_last only gets channels_first cases transposed (the same math)."""
+    runs channels_last only gets channels_first cases transposed, and one that runs no dilated
+    conv gets the dilation as zeros in the kernel: the same math, every added product an exact
+    zero."""
 
     name: str
     framework: str
@@ -40,6 +42,7 @@ class Backend:
     variables: Mapping[str, str] = field(default_factory=dict)
     switch: Callable[[], contextlib.AbstractContextManager] | None = None
     channels_last_only: bool = False
+    undilated: bool = False
 
 
 def _mkldnn_off():
@@ -58,7 +61,8 @@ BACKENDS = {
     ),
     "tensorflow": (
         Backend("onednn-off", "tensorflow", "oneDNN disabled (TF_ENABLE_ONEDNN_OPTS=0)",
-                variables={"TF_ENABLE_ONEDNN_OPTS": "0"}, channels_last_only=True),
+                variables={"TF_ENABLE_ONEDNN_OPTS": "0"}, channels_last_only=True,
+                undilated=True),
     ),
 }
 
@@ -84,11 +88,20 @@ def as_channels_last(case: Case) -> Case:
                         data_format="channels_last")
 
 
+def undilated(case: Case) -> Case:
+    """A dilated conv as a plain one with zeros between the kernel taps (SAME pads alike: the
+    kernel's extent is the same)."""
+    if case.op != "conv" or all(d == 1 for d in case.dilations):
+        return case
+    return case.replace(weight=dilate_kernel(case.weight, (1, 1, *case.dilations)), dilation=1)
+
+
 def run_under(option: Backend, api: Api, case: Case) -> np.ndarray:
     """``api``'s output for ``case`` with ``option`` in force; raises what the framework raises
     (a worker's error as ``RuntimeError`` with its text)."""
     moved = option.channels_last_only and case.data_format == "channels_first"
     run_case = as_channels_last(case) if moved else case
+    run_case = undilated(run_case) if option.undilated else run_case
     if option.switch is not None:
         from convparity.adapters.api import to_numpy
 

@@ -61,15 +61,15 @@ def check_case(api: Api, case: Case, entries=None) -> Outcome:
         # (see Sweep).
         seen = divergence if divergence and divergence.tells_apart(case) else None
         return Outcome(AGREE, case, comparison, seen)
-    rerun = f"actual = get_api({api.id!r}).run(case)  # from convparity.adapters.registry"
-    report = failure_report(comparison, case, what=api.id, rerun=rerun)
-    if divergence is None:
-        return Outcome(FAIL, case, comparison, detail=f"{report}\nSeen on {where()}")
-    explained, found = divergence.explains(api, case, actual)
+    explained, found = divergence.explains(api, case, actual) if divergence else (False, "")
     if explained:
         return Outcome(DIVERGENCE, case, comparison, divergence, detail=found)
+    rerun = f"actual = get_api({api.id!r}).run(case)  # from convparity.adapters.registry"
+    report = f"{failure_report(comparison, case, what=api.id, rerun=rerun)}\nSeen on {where()}"
+    if divergence is None:
+        return Outcome(FAIL, case, comparison, detail=report)
     return Outcome(FAIL, case, comparison, divergence, detail=(
-        f"{report}\nSeen on {where()}\nThe registered divergence ({divergence.why}) expects "
+        f"{report}\nThe registered divergence ({divergence.why}) expects "
         f"{divergence.expect} {divergence.instead or divergence.agrees_with}: {found}"))
 
 

@@ -12,7 +12,7 @@ import functools
 
 import numpy as np
 
-from convparity.adapters.api import NO_PARAMETER, RAISES, Api, Limit, dtype_is
+from convparity.adapters.api import NO_PARAMETER, RAISES, Api, Limit, dilate_kernel, dtype_is
 from convparity.reference.case import Case
 
 FRAMEWORK = "scipy"
@@ -33,13 +33,6 @@ def signal2d(name: str):
     return call
 
 
-def dilate(kernel: np.ndarray, dilation) -> np.ndarray:
-    """Insert ``d - 1`` zeros between taps along each axis."""
-    out = np.zeros([(k - 1) * d + 1 for k, d in zip(kernel.shape, dilation)], kernel.dtype)
-    out[tuple(slice(None, None, d) for d in dilation)] = kernel
-    return out
-
-
 def conv_by_correlate(case: Case):
     """``y[n, o] = b[o] + sum_c correlate(xpad[n, g*C/G + c], dilate(w[o, c]), 'valid')[::s]``."""
     correlate = signal().correlate
@@ -53,7 +46,7 @@ def conv_by_correlate(case: Case):
         channels = []
         for o in range(out_channels):
             first = (o // o_per_group) * per_group
-            acc = sum(correlate(x[n, first + c], dilate(case.weight[o, c], case.dilations),
+            acc = sum(correlate(x[n, first + c], dilate_kernel(case.weight[o, c], case.dilations),
                                 mode="valid", method="direct")[every]
                       for c in range(per_group))
             if case.bias is not None:

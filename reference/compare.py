@@ -49,7 +49,7 @@ class Comparison:
 
     @property
     def ulps(self) -> np.ndarray:
-        with np.errstate(invalid="ignore"):
+        with np.errstate(invalid="ignore", over="ignore"):  # inf error / ulp: inf ulps
             return np.where(self.error == 0, 0.0, self.error / ulp(self.expected, self.dtype))
 
     @property
