@@ -204,3 +204,48 @@ def dtype_is(*names: str) -> Callable[[Case], bool]:
 
 def channels_last(case: Case) -> bool:
     return case.data_format == "channels_last"
+
+
+def window_reads_only_padding(case: Case) -> bool:
+    """Some output's window, along some spatial dim, covers zero padding and no input cell."""
+    y = case.expected().shape
+    out_size = y[1:-1] if channels_last(case) else y[2:]
+    return any(
+        all(not 0 <= o * s - lo + j * d < n for j in range(k))
+        for n, k, s, d, (lo, _), m in zip(case.spatial_size, case.kernel, case.strides,
+                                          case.dilations, case.pads, out_size)
+        for o in range(m))
+
+
+def padding_only_probes(ndim: int) -> tuple[dict, ...]:
+    """Tiny convs with a dim whose windows read only zero padding, in float16 and bfloat16, both
+    layouts, one input channel to two outputs and grouped: one input cell there, and either
+    kernel 1, stride 2, dilation 2, padding 1 (outputs at -1 and 1), or kernel 2, dilation 2,
+    padding 'same' (taps at -1 and 1); that dim first or last, the other dims ordinary."""
+    def geometry(size, kernel, stride, dilation, padding, at):
+        def one(value, others):
+            values = [others] * ndim
+            values[at] = value
+            return tuple(values)
+
+        return {"size": one(1, 4), "kernel": one(kernel, 2), "stride": one(stride, 1),
+                "dilation": one(dilation, 1),
+                "padding": padding if isinstance(padding, str) else one(padding, 0)}
+
+    shapes = [geometry(1, 1, 2, 2, 1, at) for at in (-1, 0)]
+    shapes += [geometry(1, 2, 1, 2, "same", at) for at in (-1, 0)]
+    return tuple(
+        {"dtype": dtype, "data_format": layout, "channels": channels, "out_channels": out,
+         "groups": groups, **shape}
+        for shape in shapes for dtype in ("float16", "bfloat16")
+        for layout in ("channels_first", "channels_last")
+        for channels, out, groups in ((1, 2, 1), (4, 2, 2)))
+
+
+# Found on an Intel Xeon with AMX and AVX512-FP16 (oneDNN's brg_conv_fwd kernels, in torch and
+# in TensorFlow): a segfault, now and then a garbage value.
+HALF_PADDING_ONLY_WINDOW = Limit(
+    "can crash the process (segfault in oneDNN's brgemm kernels) in float16/bfloat16 when an "
+    "output window reads only zero padding",
+    lambda c: c.dtype.name in ("float16", "bfloat16") and c.padding_mode == "zeros"
+    and window_reads_only_padding(c), CRASHES, probes=padding_only_probes)

@@ -28,6 +28,10 @@ from convparity.reference.testing import check_against_reference
 REPLY = "convparity-worker:"  # the prefix of a worker's answers on its stdout
 
 
+class WorkerDied(RuntimeError):
+    """The worker process ended (e.g. a segfault) instead of answering."""
+
+
 @dataclass(frozen=True)
 class Backend:
     """One way to run a framework other than its default. ``variables`` are set in a worker
@@ -176,7 +180,7 @@ class Worker:
                 break
         else:
             self.close()
-            raise RuntimeError(f"the worker for {api_id} exited (code {self.process.returncode})")
+            raise WorkerDied(f"the worker for {api_id} exited (code {self.process.returncode})")
         if "error" in answer:
             raise RuntimeError(answer["error"])
         return array_from_dict(answer["output"])

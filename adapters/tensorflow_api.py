@@ -15,6 +15,7 @@ import numpy as np
 
 from convparity.adapters.api import (
     DIFFERS,
+    HALF_PADDING_ONLY_WINDOW,
     NO_PARAMETER,
     RAISES,
     Api,
@@ -311,6 +312,9 @@ TRANSPOSE_OUTPUT = Limit(
     explicit, RAISES)
 
 
+CRASH = HALF_PADDING_ONLY_WINDOW  # the same oneDNN kernels as torch's
+
+
 def apis() -> list[Api]:
     from hypothesis import strategies as st
 
@@ -325,14 +329,14 @@ def apis() -> list[Api]:
     for n in (1, 2, 3):
         pool3d = (POOL3D_DTYPES,) if n == 3 else ()
         explicit_ok = n == 2  # explicit pads: conv2d, conv2d_transpose, max_pool2d
-        conv_limits = (PADDING_MODE, *nchw) + (() if explicit_ok else (STRINGS_ONLY,)) + (
+        conv_limits = (PADDING_MODE, *nchw, CRASH) + (() if explicit_ok else (STRINGS_ONLY,)) + (
             () if n < 3 else (GROUPS, CONV3D_DILATION, CONV3D_DILATION_FLOAT16))
         result += [
             Api(f"tensorflow.nn.conv{n}d", FRAMEWORK, "conv", n, nn_conv(f"conv{n}d"),
                 conv_limits,
                 same_often if explicit_ok else {**strings, **({"groups": 1} if n == 3 else {})}),
             Api("tensorflow.nn.convolution", FRAMEWORK, "conv", n, nn_conv("convolution"),
-                (PADDING_MODE, *nchw, STRINGS_ONLY)
+                (PADDING_MODE, *nchw, STRINGS_ONLY, CRASH)
                 + ((GROUPS, STRIDE_DILATION) if n == 3
                    else (STRIDE_DILATION,)),
                 strings),
@@ -353,7 +357,7 @@ def apis() -> list[Api]:
                 pools + pool3d + (nchw if n < 3 else ()) + (STRINGS_ONLY, SAME_EXCLUDES_PAD),
                 {"ceil_mode": False, "count_include_pad": False, **strings}),
             Api(f"keras.layers.Conv{n}D", FRAMEWORK, "conv", n, keras_layer(f"Conv{n}D"),
-                (PADDING_MODE, STRINGS_ONLY, STRIDE_DILATION)
+                (PADDING_MODE, STRINGS_ONLY, STRIDE_DILATION, CRASH)
                 + ((KERAS_CHANNELS_FIRST_FLOAT64, KERAS_CHANNELS_FIRST_FLOAT16) if n < 3 else ()),
                 strings),
             Api(f"keras.layers.Conv{n}DTranspose", FRAMEWORK, "conv_transpose", n,
@@ -372,10 +376,10 @@ def apis() -> list[Api]:
     result += [
         Api("tensorflow.nn.depthwise_conv2d", FRAMEWORK, "conv", 2, nn_depthwise,
             (PADDING_MODE, *nchw, NOT_DEPTHWISE, UNEQUAL_STRIDES, UNEQUAL_STRIDES_FLOAT16,
-             DEPTHWISE_ROW_STRIDE), {"channels_per_group": 1}),
+             DEPTHWISE_ROW_STRIDE, CRASH), {"channels_per_group": 1}),
         Api("keras.layers.DepthwiseConv2D", FRAMEWORK, "conv", 2,
             keras_layer("DepthwiseConv2D"),
-            (PADDING_MODE, NOT_DEPTHWISE, STRINGS_ONLY, KERAS_UNEQUAL_STRIDES),
+            (PADDING_MODE, NOT_DEPTHWISE, STRINGS_ONLY, KERAS_UNEQUAL_STRIDES, CRASH),
             {"channels_per_group": 1, **strings}),
     ]
     return result

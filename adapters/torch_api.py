@@ -9,7 +9,7 @@ import functools
 import numpy as np
 
 from convparity.adapters.api import (
-    CRASHES,
+    HALF_PADDING_ONLY_WINDOW,
     NO_PARAMETER,
     RAISES,
     Api,
@@ -160,41 +160,6 @@ AVG3D_SMALL = Limit("avg_pool3d rejects an input smaller than the kernel, paddin
 F_PADDING_MODE = Limit("has no padding_mode (use torch.nn.Conv*d or F.pad)",
                        lambda c: c.padding_mode != "zeros", NO_PARAMETER,
                        parameter="padding_mode")
-
-
-def window_reads_only_padding(case: Case) -> bool:
-    """Some output's window, along some spatial dim, covers zero padding and no input cell."""
-    y = case.expected().shape
-    out_size = y[1:-1] if channels_last(case) else y[2:]
-    return any(
-        all(not 0 <= o * s - lo + j * d < n for j in range(k))
-        for n, k, s, d, (lo, _), m in zip(case.spatial_size, case.kernel, case.strides,
-                                          case.dilations, case.pads, out_size)
-        for o in range(m))
-
-
-# Found on an Intel Xeon with AMX and AVX512-FP16 (oneDNN's brg_conv_fwd kernels): a segfault,
-# now and then a garbage value; with torch.backends.mkldnn.flags(enabled=False) all are right.
-HALF_PADDING_ONLY_WINDOW = Limit(
-    "can crash the process (segfault in oneDNN's brgemm kernels) in float16/bfloat16 when an "
-    "output window reads only zero padding",
-    lambda c: c.dtype.name in ("float16", "bfloat16") and c.padding_mode == "zeros"
-    and window_reads_only_padding(c), CRASHES,
-    probes=lambda ndim: tuple(
-        {"dtype": dtype, "data_format": layout, "channels": channels, "out_channels": out,
-         "groups": groups, **last_dim_padding_only(ndim)}
-        for dtype in ("float16", "bfloat16") for layout in ("channels_first", "channels_last")
-        for channels, out, groups in ((1, 1, 1), (4, 2, 2))))
-
-
-def last_dim_padding_only(ndim: int) -> dict:
-    """Geometry whose last dim has every output window in zero padding: one input cell, kernel
-    1, stride 2, dilation 2, padding 1 (outputs at -1 and 1); the other dims ordinary."""
-    def last(value, others):
-        return (others,) * (ndim - 1) + (value,)
-
-    return {"size": last(1, 4), "kernel": last(1, 2), "stride": last(2, 1),
-            "dilation": last(2, 1), "padding": last(1, 0)}
 
 
 def _avg_limits(ndim: int) -> tuple[Limit, ...]:
