@@ -6,8 +6,9 @@ see :mod:`convparity.adapters.conditions`) and what it expects there (``expect``
 
 - ``"differs"``: the output may differ in any way (the entry is stale if it never does);
 - ``"instead"``: the output matches another computation, named by ``instead`` (see
-  :data:`INSTEAD`); with ``on_some_machines = true`` the oracle's own answer is accepted too,
-  element by element (the kernel that runs decides), and staleness is not judged;
+  :data:`INSTEAD`); with ``sometimes = true`` the oracle's own answer is accepted too,
+  element by element (the kernel or code path that runs decides: the machine, the dtype's
+  kernel), and staleness is not judged;
 - ``"wrong"``: the framework is wrong there, and with the backend named by ``agrees_with`` (see
   :mod:`convparity.adapters.backends`) it agrees with the oracle: that is checked for every case
   that differs.
@@ -57,9 +58,31 @@ def bias_on_last_axis(case: Case, dtype=None) -> np.ndarray:
     return case.replace(bias=None).expected() + np.asarray(case.bias, dtype=np.float64)
 
 
+def same_unclamped(case: Case, dtype=None) -> np.ndarray:
+    """SAME padding without clamping at zero: where ``total = (ceil(n/s)-1)*s + (k-1)*d + 1 - n``
+    is negative, no padding, and the windows start ``-total // 2`` cells in (the surplus halved,
+    rounded down) instead of at the first cell; ``ceil(n/s)`` outputs as usual."""
+    spatial = range(1, case.ndim + 1) if channels_last(case) else range(2, case.ndim + 2)
+    crop, pads, out = [slice(None)] * case.input.ndim, [], []
+    for axis, n, k, s, d in zip(spatial, case.spatial_size, case.kernel, case.strides,
+                                case.dilations):
+        total = (math.ceil(n / s) - 1) * s + (k - 1) * d + 1 - n
+        if total < 0:
+            crop[axis] = slice(-total // 2, None)
+        pads.append((max(total, 0) // 2, max(total, 0) - max(total, 0) // 2))
+        out.append(slice(0, math.ceil(n / s)))
+    shifted = case.replace(input=np.ascontiguousarray(case.input[tuple(crop)]),
+                           padding=tuple(pads))
+    keep = [slice(None)] * case.input.ndim
+    for axis, window in zip(spatial, out):
+        keep[axis] = window
+    return shifted.expected()[tuple(keep)]
+
+
 # What a framework computes instead, by name: (case, the dtype it returned) -> the expected array.
 INSTEAD: dict[str, Callable[[Case], np.ndarray]] = {
-    "lowest_for_neg_inf": lowest_for_neg_inf, "bias_on_last_axis": bias_on_last_axis}
+    "lowest_for_neg_inf": lowest_for_neg_inf, "bias_on_last_axis": bias_on_last_axis,
+    "same_unclamped": same_unclamped}
 
 
 @dataclass(frozen=True)
@@ -72,7 +95,7 @@ class Divergence:
     expect: str = "differs"
     instead: str = ""
     agrees_with: str = ""
-    on_some_machines: bool = False
+    sometimes: bool = False
 
     def covers(self, api: Api) -> bool:
         named = any(api.id == pattern or fnmatch.fnmatchcase(api.id, pattern)
@@ -86,7 +109,7 @@ class Divergence:
     def judged_for_staleness(self) -> bool:
         """Whether a sweep in which every matched case agreed proves this entry stale."""
         return self.expect == "differs" or (self.expect == "instead"
-                                            and not self.on_some_machines)
+                                            and not self.sometimes)
 
     def tells_apart(self, case: Case) -> bool:
         """Whether ``case`` can show this entry at work: for an ``instead`` entry, its answer and
@@ -106,7 +129,7 @@ class Divergence:
             bound = error_bound(case)
             to_alternative = compare(actual, alternative, bound, case.dtype)
             mismatched = to_alternative.mismatched
-            if self.on_some_machines:
+            if self.sometimes:
                 mismatched = mismatched & compare(actual, case.expected(), bound,
                                                   case.dtype).mismatched
             if mismatched.any():
@@ -168,7 +191,7 @@ def parse_entry(raw: dict, where: str) -> Divergence:
         raise ValueError(f"{where}: {message}")
 
     known = {"api", "when", "why", "link", "versions", "expect", "instead", "agrees_with",
-             "on_some_machines"}
+             "sometimes"}
     if unknown := sorted(set(raw) - known):
         fail(f"unknown keys {unknown}; expected some of {sorted(known)}")
     for key in ("api", "when", "why"):
@@ -197,7 +220,7 @@ def parse_entry(raw: dict, where: str) -> Divergence:
     return Divergence(api=tuple(api), when=when, why=raw["why"], link=raw.get("link", ""),
                       versions=raw.get("versions", ""), expect=expect,
                       instead=raw.get("instead", ""), agrees_with=raw.get("agrees_with", ""),
-                      on_some_machines=bool(raw.get("on_some_machines", False)))
+                      sometimes=bool(raw.get("sometimes", False)))
 
 
 def parse_file(text: str, name: str = "divergences") -> tuple[Divergence, ...]:

@@ -109,7 +109,19 @@ def test_an_instead_entry_accepts_only_what_it_says():
     assert entry.explains(None, half, np.array([[[-65504.0, 2.0]]], np.float16))[0]
     either = divergences.parse_entry({
         "api": "p", "when": "expected_has_neg_inf", "why": "w", "expect": "instead",
-        "instead": "lowest_for_neg_inf", "on_some_machines": True}, "test")
+        "instead": "lowest_for_neg_inf", "sometimes": True}, "test")
     assert either.explains(None, case, np.array([[[-np.inf, 2.0]]], np.float32))[0]
     assert not either.explains(None, case, np.array([[[0.0, 2.0]]], np.float32))[0]
     assert entry.judged_for_staleness and not either.judged_for_staleness
+
+
+def test_same_unclamped_shifts_the_windows_by_half_the_surplus():
+    # n=7, k=1, s=4: SAME total = (2-1)*4 + 0 + 1 - 7 = -2, so the windows start 1 cell in:
+    # outputs x[1], x[5] instead of the oracle's x[0], x[4] (hand-derived)
+    x = np.arange(7.0).reshape(1, 1, 7)
+    case = Case("conv", x, np.ones((1, 1, 1)), stride=4, padding="same")
+    assert case.expected().ravel().tolist() == [0.0, 4.0]
+    assert divergences.same_unclamped(case).ravel().tolist() == [1.0, 5.0]
+    last = Case("conv", x.reshape(1, 7, 1), np.ones((1, 1, 1)), stride=4, padding="same",
+                data_format="channels_last")
+    assert divergences.same_unclamped(last).ravel().tolist() == [1.0, 5.0]
