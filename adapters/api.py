@@ -249,3 +249,41 @@ HALF_PADDING_ONLY_WINDOW = Limit(
     "output window reads only zero padding",
     lambda c: c.dtype.name in ("float16", "bfloat16") and c.padding_mode == "zeros"
     and window_reads_only_padding(c), CRASHES, probes=padding_only_probes)
+
+
+def output_reached_by_no_tap(case: Case) -> bool:
+    """A transposed conv with an output cell, along some spatial dim, that no input cell reaches
+    through any kernel tap (input ``i`` reaches ``i*s + j*d - crop_before``)."""
+    y = case.expected().shape
+    out_size = y[1:-1] if channels_last(case) else y[2:]
+    for n, k, s, d, (lo, _), m in zip(case.spatial_size, case.kernel, case.strides,
+                                      case.dilations, case.pads, out_size):
+        reached = {i * s + j * d for i in range(n) for j in range(k)}
+        if any(o + lo not in reached for o in range(m)):
+            return True
+    return False
+
+
+def unreached_output_probes(ndim: int) -> tuple[dict, ...]:
+    """Tiny bfloat16/float16 transposed convs, both layouts, whose output cell along the first
+    or last dim no tap reaches: one input cell, kernel 2, dilation 2, stride 1, padding 'same'
+    (the taps land at -1 and 1), the other dims 3 wide."""
+    def one(value, others, at):
+        values = [others] * ndim
+        values[at] = value
+        return tuple(values)
+
+    return tuple(
+        {"dtype": dtype, "data_format": layout, "out_channels": 1, "size": one(1, 3, at),
+         "kernel": one(2, 1, at), "dilation": one(2, 1, at), "padding": "same"}
+        for at in (0, -1) for dtype in ("bfloat16", "float16")
+        for layout in ("channels_last", "channels_first"))
+
+
+# Found on an Intel Xeon with AMX (TensorFlow's oneDNN bfloat16 Conv3DBackpropInputV2): a
+# segfault, every time; right with oneDNN capped at AVX512_CORE_BF16 (AMX off).
+HALF_UNREACHED_OUTPUT = Limit(
+    "can crash the process (segfault in oneDNN's AMX kernels) in float16/bfloat16 when an "
+    "output cell is reached by no kernel tap",
+    lambda c: c.dtype.name in ("float16", "bfloat16") and output_reached_by_no_tap(c), CRASHES,
+    probes=unreached_output_probes)

@@ -16,6 +16,7 @@ import numpy as np
 from convparity.adapters.api import (
     DIFFERS,
     HALF_PADDING_ONLY_WINDOW,
+    HALF_UNREACHED_OUTPUT,
     NO_PARAMETER,
     RAISES,
     Api,
@@ -312,6 +313,7 @@ TRANSPOSE_OUTPUT = Limit(
 
 
 CRASH = HALF_PADDING_ONLY_WINDOW  # the same oneDNN kernels as torch's
+TRANSPOSE_CRASH = HALF_UNREACHED_OUTPUT
 
 
 def apis() -> list[Api]:
@@ -343,7 +345,8 @@ def apis() -> list[Api]:
                 nn_conv_transpose(f"conv{n}d_transpose"),
                 (GROUPS, *nchw)
                 + ((CHANNELS_FIRST_EXPLICIT,) if explicit_ok else (STRINGS_ONLY,))
-                + (TRANSPOSE_DILATION, TRANSPOSE_DILATION_FLOAT16, TRANSPOSE_OUTPUT_PADDING),
+                + (TRANSPOSE_DILATION, TRANSPOSE_DILATION_FLOAT16, TRANSPOSE_OUTPUT_PADDING,
+                   TRANSPOSE_CRASH),
                 {"groups": 1, **({} if explicit_ok else strings)}),
             Api(f"tensorflow.nn.max_pool{n}d", FRAMEWORK, "max_pool", n,
                 nn_pool(f"max_pool{n}d"),
@@ -362,7 +365,8 @@ def apis() -> list[Api]:
             Api(f"keras.layers.Conv{n}DTranspose", FRAMEWORK, "conv_transpose", n,
                 keras_layer(f"Conv{n}DTranspose"), (GROUPS, TRANSPOSE_OUTPUT, STRIDE_DILATION,
                                                      KERAS_OUTPUT_PADDING, TRANSPOSE_DILATION,
-                                                     TRANSPOSE_DILATION_FLOAT16, *nchw),
+                                                     TRANSPOSE_DILATION_FLOAT16, *nchw,
+                                                     TRANSPOSE_CRASH),
                 {"groups": 1, **strings}),
             Api(f"keras.layers.MaxPooling{n}D", FRAMEWORK, "max_pool", n,
                 keras_layer(f"MaxPooling{n}D"), pools + pool3d + (STRINGS_ONLY,),
