@@ -206,14 +206,18 @@ def channels_last(case: Case) -> bool:
     return case.data_format == "channels_last"
 
 
+def output_size(case: Case) -> tuple[int, ...]:
+    """The spatial size of the oracle's output."""
+    y = case.expected().shape
+    return y[1:-1] if channels_last(case) else y[2:]
+
+
 def window_reads_only_padding(case: Case) -> bool:
     """Some output's window, along some spatial dim, covers zero padding and no input cell."""
-    y = case.expected().shape
-    out_size = y[1:-1] if channels_last(case) else y[2:]
     return any(
         all(not 0 <= o * s - lo + j * d < n for j in range(k))
         for n, k, s, d, (lo, _), m in zip(case.spatial_size, case.kernel, case.strides,
-                                          case.dilations, case.pads, out_size)
+                                          case.dilations, case.pads, output_size(case))
         for o in range(m))
 
 
@@ -254,10 +258,8 @@ HALF_PADDING_ONLY_WINDOW = Limit(
 def output_reached_by_no_tap(case: Case) -> bool:
     """A transposed conv with an output cell, along some spatial dim, that no input cell reaches
     through any kernel tap (input ``i`` reaches ``i*s + j*d - crop_before``)."""
-    y = case.expected().shape
-    out_size = y[1:-1] if channels_last(case) else y[2:]
     for n, k, s, d, (lo, _), m in zip(case.spatial_size, case.kernel, case.strides,
-                                      case.dilations, case.pads, out_size):
+                                      case.dilations, case.pads, output_size(case)):
         reached = {i * s + j * d for i in range(n) for j in range(k)}
         if any(o + lo not in reached for o in range(m)):
             return True

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from convparity.adapters import environment
-from convparity.adapters.api import Api, channels_last, dilated, strided
+from convparity.adapters.api import Api, channels_last, dilated, output_size, strided
 from convparity.adapters.conditions import Condition, parse
 from convparity.adapters.versions import in_range
 from convparity.reference.case import Case
@@ -155,7 +155,6 @@ def case_facts(case: Case) -> dict:
     if case.op in ("conv", "max_pool", "avg_pool"):
         for n, k, s, d in zip(case.spatial_size, case.kernel, case.strides, case.dilations):
             totals.append((math.ceil(n / s) - 1) * s + (k - 1) * d + 1 - n)
-    out_size = expected.shape[1:-1] if channels_last(case) else expected.shape[2:]
     return {
         "op": case.op, "ndim": case.ndim, "dtype": case.dtype.name,
         "channels_first": not channels_last(case), "channels_last": channels_last(case),
@@ -168,7 +167,8 @@ def case_facts(case: Case) -> dict:
         "out_channels": expected.shape[-1 if channels_last(case) else 1],
         "padding": case.padding.lower() if isinstance(case.padding, str) else "explicit",
         "same_totals": tuple(totals) or (0,), "kernel": case.kernel, "strides": case.strides,
-        "dilations": case.dilations, "input_size": case.spatial_size, "out_size": out_size,
+        "dilations": case.dilations, "input_size": case.spatial_size,
+        "out_size": output_size(case),
         "expected_has_nan": bool(np.isnan(expected).any()),
         "expected_has_neg_inf": bool((expected == -np.inf).any()),
     }

@@ -23,6 +23,7 @@ from convparity.adapters.api import (
     Limit,
     channels_last,
     dilated,
+    output_size,
     strided,
 )
 from convparity.reference.case import Case
@@ -261,16 +262,11 @@ MAX_POOL_FLOAT64 = Limit(
     lambda c: c.dtype.name == "float64", DIFFERS)
 
 
-def _out_size(case: Case) -> tuple[int, ...]:
-    y = case.expected().shape
-    return y[1:-1] if channels_last(case) else y[2:]
-
-
 DEPTHWISE_ROW_STRIDE = Limit(
     "(oneDNN brgemm, AVX-512) computes wrong rows with a channel multiplier >= 2, a single "
     "output column and width kernel and stride >= 2 (found by convparity)",
     lambda c: c.dtype.name in ("float32", "bfloat16") and c.weight.shape[0] > c.groups
-    and _out_size(c)[-1] == 1 and c.kernel[-1] >= 2 and c.strides[-1] >= 2, DIFFERS,
+    and output_size(c)[-1] == 1 and c.kernel[-1] >= 2 and c.strides[-1] >= 2, DIFFERS,
     reach={"dtype": "float32", "groups": 1, "channels_per_group": 1, "out_channels": 2,
            "kernel_size": (1, 2), "stride": (1, 3),
            "input_size": (4, 3), "padding": "valid", "dilation": 1})

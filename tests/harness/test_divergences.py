@@ -63,6 +63,10 @@ def test_a_bad_entry_is_reported_with_its_number():
         divergences.parse_file("[[divergence]\n", "f")
 
 
+def test_every_case_fact_is_a_known_name():
+    assert set(divergences.case_facts(bf16_conv2d())) == divergences.CASE_FACT_NAMES
+
+
 def test_the_shipped_file_loads():
     entries = divergences.load()
     assert len(entries) >= 7
