@@ -4,12 +4,14 @@ limits of what it can express — each limit with its reason and the evidence th
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from convparity.adapters import fields
 from convparity.adapters.versions import in_range, installed_version
 from convparity.reference import strategies
 from convparity.reference.case import Case
@@ -26,23 +28,84 @@ class Unsupported(Exception):
 
 
 @dataclass(frozen=True)
+class Raises:
+    """What a framework raises where a limit holds: an exception whose class (or a base class)
+    is named in ``types``, with a message that ``message`` (a regular expression) is found in."""
+
+    types: tuple[str, ...]
+    message: str
+
+    def matches(self, error: BaseException) -> bool:
+        names = {cls.__name__ for cls in type(error).__mro__}
+        return bool(names & set(self.types)) and re.search(self.message, str(error)) is not None
+
+    def __str__(self) -> str:
+        return f"{' or '.join(self.types)} matching {self.message!r}"
+
+
+def raises(types: str, message: str) -> Raises:
+    """``raises("TypeError ValueError", "padding")``: the types, space-separated."""
+    return Raises(tuple(types.split()), message)
+
+
+@dataclass(frozen=True)
 class Limit:
-    """Something an API cannot express: ``applies(case)`` says when, ``reason`` says what, and
-    ``evidence`` how a test proves it (``RAISES``, ``DIFFERS``, ``CRASHES``, or ``NO_PARAMETER``
-    with the parameter the API lacks in ``parameter``). ``versions`` is a specifier (e.g.
-    ``">=2.14"``) of the framework versions the limit holds for; empty means all. ``reach``
-    holds strategy keywords that draw cases only this limit covers, where random draws rarely
-    do. ``probes`` make it a limit the machine decides: tiny cases it covers, run here to see
-    whether it holds."""
+    """Something an API cannot express, declared once; everything else is derived from it.
+
+    It holds for a case whose kind of each field named in ``on`` is among the kinds given there
+    (see :mod:`convparity.adapters.fields`), and for which ``also(case)``, if given, is true.
+    ``reason`` says what; ``evidence`` how a test proves it: ``RAISES`` (with what it raises in
+    ``raises``), ``DIFFERS``, ``CRASHES``, or ``NO_PARAMETER`` with the parameter the API lacks
+    in ``parameter``. ``versions`` is a specifier (e.g. ``">=2.14"``) of the framework versions
+    it holds for; empty means all. ``probes`` make it a limit the machine decides: tiny cases it
+    covers, run here to see whether it holds.
+
+    A limit on one field that the machine does not decide keeps the API's draws clear of it
+    (``steers``; by default when it has no ``also``). The evidence search draws the named kinds,
+    plus ``reach`` (strategy keywords, or a function of the rank that gives them) for what
+    ``also`` demands.
+    """
 
     reason: str
-    applies: Callable[[Case], bool]
     evidence: str
+    on: Mapping[str, Any] = field(default_factory=dict)  # field name -> kinds
+    also: Callable[[Case], bool] | None = None
+    raises: Raises | None = None
     parameter: str = ""
     versions: str = ""
-    reach: Mapping[str, Any] = field(default_factory=dict)  # strategy keywords that reach it
+    reach: Mapping[str, Any] | Callable[[int], Mapping[str, Any]] = field(default_factory=dict)
     # tiny cases' fields, or a function of the rank that gives them: see holds_here
     probes: tuple[Mapping[str, Any], ...] | Callable[[int], tuple] = ()
+    steers: bool | None = None
+
+    def __post_init__(self):
+        on = {name: fields.field(name).check(kinds) for name, kinds in dict(self.on).items()}
+        object.__setattr__(self, "on", on)
+        if not on and self.also is None:
+            raise ValueError(f"limit {self.reason!r}: give the fields it is `on` or `also`")
+        if self.evidence == RAISES and self.raises is None:
+            raise ValueError(f"limit {self.reason!r}: a RAISES limit names what it `raises`")
+        if self.evidence == NO_PARAMETER and not self.parameter:
+            raise ValueError(f"limit {self.reason!r}: a NO_PARAMETER limit names its `parameter`")
+
+    __hash__ = object.__hash__
+    __eq__ = object.__eq__
+
+    def applies(self, case: Case) -> bool:
+        return all(fields.field(name).kind(case) in kinds for name, kinds in self.on.items()) \
+            and (self.also is None or self.also(case))
+
+    @property
+    def steering(self) -> bool:
+        """Whether the API's draws keep clear of this limit (by the other kinds of its field)."""
+        if self.depends_on_machine or len(self.on) != 1:
+            return False
+        return self.also is None if self.steers is None else self.steers
+
+    def reaching(self, ndim: int) -> dict[str, Any]:
+        """Strategy keywords that draw cases this limit covers."""
+        drawn = {name: fields.field(name).drawing(kinds, ndim) for name, kinds in self.on.items()}
+        return {**drawn, **(self.reach(ndim) if callable(self.reach) else self.reach)}
 
     @property
     def depends_on_machine(self) -> bool:
@@ -51,7 +114,7 @@ class Limit:
 
     def probe_cases(self, api: Api) -> list[Case]:
         probes = self.probes(api.ndim) if callable(self.probes) else self.probes
-        return [tiny_case(api.op, api.ndim, **fields) for fields in probes]
+        return [tiny_case(api.op, api.ndim, **keywords) for keywords in probes]
 
     def holds_here(self, api: Api) -> bool:
         """True for a limit that does not depend on the machine; else what its probes found on
@@ -68,8 +131,9 @@ class Api:
     """One framework API for one op and rank.
 
     ``call(case)`` is the direct translation (it may raise or be wrong for a case a limit covers:
-    that is the evidence). ``draws`` are keyword overrides for the op's strategy that keep most
-    drawn cases inside what the API expresses.
+    that is the evidence). What it cannot express is its ``limits``; the draws that keep clear of
+    them are derived from those (:meth:`draws`). ``prefer`` holds strategy keywords that are no
+    limit's: draws widened (e.g. padding modes) or weighted (e.g. 'same' often).
     """
 
     name: str
@@ -78,7 +142,8 @@ class Api:
     ndim: int
     call: Callable[[Case], Any]
     limits: tuple[Limit, ...] = ()
-    draws: Mapping[str, Any] = field(default_factory=dict)
+    prefer: Mapping[str, Any] = field(default_factory=dict)
+    mutation: str = ""  # a meta-test's deliberately broken copy: what was broken (never reported)
 
     @property
     def id(self) -> str:
@@ -119,9 +184,30 @@ class Api:
             raise Unsupported(reason)
         return to_numpy(self.call(case))
 
+    def draws(self, *, apart_from: Limit | None = None) -> dict[str, Any]:
+        """Strategy keywords that keep clear of the steering limits (each of one field: the
+        field's other kinds), ``apart_from`` one of them; ``prefer`` over them."""
+        avoided: dict[str, frozenset] = {}
+        for limit in self.versioned_limits():
+            if limit.steering and limit is not apart_from:
+                (name, kinds), = limit.on.items()
+                avoided[name] = avoided.get(name, frozenset()) | kinds
+        keywords = {}
+        for name, kinds in avoided.items():
+            f = fields.field(name)
+            keywords[name] = f.drawing(set(f.kinds) - kinds, self.ndim)
+        return {**keywords, **self.prefer}
+
     def strategy(self, **overrides):
-        """Cases for this API: the op's strategy with ``draws`` and ``overrides`` applied."""
-        return case_strategy(self.op, self.ndim, **{**self.draws, **overrides})
+        """Cases for this API: the op's strategy with :meth:`draws` and ``overrides``."""
+        return case_strategy(self.op, self.ndim, **{**self.draws(), **overrides})
+
+    def reaching(self, limit: Limit, **overrides):
+        """Cases ``limit`` covers, clear of the API's other steering limits: for its evidence."""
+        keywords = {name: value for name, value in self.draws(apart_from=limit).items()
+                    if name not in limit.on}
+        return case_strategy(self.op, self.ndim,
+                             **{**keywords, **limit.reaching(self.ndim), **overrides})
 
 
 def case_strategy(op: str, ndim: int, **kwargs):
@@ -198,10 +284,6 @@ def strided(case: Case) -> bool:
     return any(s > 1 for s in case.strides)
 
 
-def dtype_is(*names: str) -> Callable[[Case], bool]:
-    return lambda case: case.dtype.name in names
-
-
 def channels_last(case: Case) -> bool:
     return case.data_format == "channels_last"
 
@@ -250,9 +332,9 @@ def padding_only_probes(ndim: int) -> tuple[dict, ...]:
 # in TensorFlow): a segfault, now and then a garbage value.
 HALF_PADDING_ONLY_WINDOW = Limit(
     "can crash the process (segfault in oneDNN's brgemm kernels) in float16/bfloat16 when an "
-    "output window reads only zero padding",
-    lambda c: c.dtype.name in ("float16", "bfloat16") and c.padding_mode == "zeros"
-    and window_reads_only_padding(c), CRASHES, probes=padding_only_probes)
+    "output window reads only zero padding", CRASHES,
+    on={"dtype": {"float16", "bfloat16"}, "padding_mode": {"zeros"}},
+    also=window_reads_only_padding, probes=padding_only_probes)
 
 
 def output_reached_by_no_tap(case: Case) -> bool:
@@ -286,6 +368,5 @@ def unreached_output_probes(ndim: int) -> tuple[dict, ...]:
 # segfault, every time; right with oneDNN capped at AVX512_CORE_BF16 (AMX off).
 HALF_UNREACHED_OUTPUT = Limit(
     "can crash the process (segfault in oneDNN's AMX kernels) in float16/bfloat16 when an "
-    "output cell is reached by no kernel tap",
-    lambda c: c.dtype.name in ("float16", "bfloat16") and output_reached_by_no_tap(c), CRASHES,
-    probes=unreached_output_probes)
+    "output cell is reached by no kernel tap", CRASHES, on={"dtype": {"float16", "bfloat16"}},
+    also=output_reached_by_no_tap, probes=unreached_output_probes)

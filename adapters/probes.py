@@ -1,7 +1,8 @@
 """Probes: a limit whose truth depends on the CPU or backend is decided on this machine by running
 its tiny cases, once per process.
 
-- A ``RAISES`` limit holds here if the API raises on a probe (in this process).
+- A ``RAISES`` limit holds here if the API raises what the limit expects on a probe (in this
+  process); anything else it raises is an error, not a verdict.
 - A ``CRASHES`` limit holds here if a probe kills the process (one the API refuses, or gets
   wrong, proves nothing about a crash); its probes run in a worker process
   (:mod:`convparity.adapters.backends`), so a crash costs only the worker.
@@ -50,5 +51,9 @@ def run_probes(limit: Limit, api: Api) -> Probe:
                 warnings.simplefilter("ignore")
                 api.call(case)
         except Exception as error:
-            return Probe(True, f"{case.call_repr()}: raised {type(error).__name__}")
+            if limit.raises is None or limit.raises.matches(error):
+                return Probe(True, f"{case.call_repr()}: raised {type(error).__name__}")
+            raise RuntimeError(f"probing {api.id} ({limit.reason}): {case.call_repr()} raised "
+                               f"{type(error).__name__}: {error}, where the limit expects "
+                               f"{limit.raises}") from error
     return Probe(False, f"ran all {len(cases)} probes")

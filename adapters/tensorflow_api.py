@@ -22,9 +22,8 @@ from convparity.adapters.api import (
     Api,
     Limit,
     channels_last,
-    dilated,
     output_size,
-    strided,
+    raises,
 )
 from convparity.reference.case import Case
 
@@ -77,12 +76,6 @@ def explicit_padding(case: Case):
     return [[0, 0], *pads, [0, 0]] if channels_last(case) else [[0, 0], [0, 0], *pads]
 
 
-def string_padding(case: Case):
-    if isinstance(case.padding, str):
-        return case.padding.upper()
-    return "VALID" if all(p == (0, 0) for p in case.pads) else case.pads  # raises
-
-
 def add_bias(y, case: Case):
     if case.bias is None:
         return y
@@ -105,9 +98,8 @@ def nn_conv(name: str):
         strides, dilations = list(case.strides), list(case.dilations)
         if name == "conv3d":  # conv3d wants them over every axis
             strides, dilations = per_axis(case, strides), per_axis(case, dilations)
-        padding = string_padding(case) if name in ("convolution", "conv3d") \
-            else explicit_padding(case)
-        y = fn(case.input, tf_weight(case), strides, padding, data_format=data_format(case),
+        y = fn(case.input, tf_weight(case), strides, explicit_padding(case),
+               data_format=data_format(case),
                dilations=dilations)
         return add_bias(y, case)
 
@@ -124,9 +116,9 @@ def nn_depthwise(case: Case):
 def nn_conv_transpose(name: str):
     def call(case: Case):
         fn = getattr(tf().nn, name)
-        padding = explicit_padding(case) if name == "conv2d_transpose" else string_padding(case)
         y = fn(case.input, tf_weight(case), output_shape(case), list(case.strides),
-               padding=padding, data_format=data_format(case), dilations=list(case.dilations))
+               padding=explicit_padding(case), data_format=data_format(case),
+               dilations=list(case.dilations))
         return add_bias(y, case)
 
     return call
@@ -135,8 +127,7 @@ def nn_conv_transpose(name: str):
 def nn_pool(name: str):
     def call(case: Case):
         fn = getattr(tf().nn, name)
-        padding = explicit_padding(case) if name == "max_pool2d" else string_padding(case)
-        return fn(case.input, list(case.kernel), list(case.strides), padding,
+        return fn(case.input, list(case.kernel), list(case.strides), explicit_padding(case),
                   data_format=data_format(case))
 
     return call
@@ -146,7 +137,7 @@ def nn_pool(name: str):
 def keras_padding(case: Case) -> str:
     if isinstance(case.padding, str):
         return case.padding.lower()
-    return "valid" if all(p == (0, 0) for p in case.pads) else str(case.pads)  # raises
+    return "valid" if all(p == (0, 0) for p in case.pads) else case.pads  # pairs: it raises
 
 
 def keras_layer(name: str):
@@ -192,57 +183,66 @@ def explicit(case: Case) -> bool:
     return not isinstance(case.padding, str) and any(p != (0, 0) for p in case.pads)
 
 
-def stride_and_dilation(case: Case) -> bool:
-    return strided(case) and dilated(case)
-
-
-def not_depthwise(case: Case) -> bool:
-    channels = case.input.shape[-1 if channels_last(case) else 1]
-    return case.groups != channels
-
-
-PADDING_MODE = Limit("has no padding_mode (zeros only)", lambda c: c.padding_mode != "zeros",
-                     NO_PARAMETER, parameter="padding_mode")
-STRINGS_ONLY = Limit("takes padding 'SAME' or 'VALID' only, no explicit pads", explicit, RAISES)
-STRIDE_DILATION = Limit("rejects dilation > 1 together with stride > 1", stride_and_dilation,
-                        RAISES)
-GROUPS = Limit("has no groups", lambda c: c.groups > 1, NO_PARAMETER, parameter="groups")
-CEIL = Limit("has no ceil_mode", lambda c: c.ceil_mode, NO_PARAMETER, parameter="ceil_mode")
-POOL_DILATION = Limit("has no dilation", dilated, NO_PARAMETER, parameter="dilation")
-DIVISOR = Limit("has no divisor_override", lambda c: c.divisor_override is not None,
-                NO_PARAMETER, parameter="divisor_override")
+EXPLICIT = {"symmetric", "asymmetric"}  # explicit pads, some not zero
+NHWC_ONLY = raises("UnimplementedError InvalidArgumentError", "N(D)?HWC")
+PADDING_MODE = Limit("has no padding_mode (zeros only)", NO_PARAMETER,
+                     on={"padding_mode": {"reflect", "replicate", "circular"}},
+                     parameter="padding_mode")
+# tf.nn says so (TypeError, ValueError); Keras's pooling and transposed layers call .lower() on it
+NOT_A_STRING = raises("TypeError ValueError AttributeError", "padding|'lower'")
+STRINGS_ONLY = Limit("takes padding 'SAME' or 'VALID' only, no explicit pads", RAISES,
+                     on={"padding": EXPLICIT}, raises=NOT_A_STRING)
+UNDILATED_STRINGS_ONLY = Limit(
+    "takes explicit pads only with dilation > 1 (its dilated path); else 'SAME' or 'VALID' only",
+    RAISES, on={"padding": EXPLICIT, "dilation": {"one"}}, raises=NOT_A_STRING)
+STRIDE_DILATION = Limit(
+    "rejects dilation > 1 together with stride > 1", RAISES,
+    on={"stride": {"equal", "unequal"}, "dilation": {"dilated"}},
+    raises=raises("ValueError", "not supported in conjunction with `dilation_rate"))
+GROUPS = Limit("has no groups", NO_PARAMETER, on={"groups": {"several"}}, parameter="groups")
+CEIL = Limit("has no ceil_mode", NO_PARAMETER, on={"ceil_mode": {True}}, parameter="ceil_mode")
+POOL_DILATION = Limit("has no dilation", NO_PARAMETER, on={"dilation": {"dilated"}},
+                      parameter="dilation")
+DIVISOR = Limit("has no divisor_override", NO_PARAMETER, on={"divisor_override": {"given"}},
+                parameter="divisor_override")
 SAME_EXCLUDES_PAD = Limit(
-    "SAME averages over input cells only (count_include_pad=False)",
-    lambda c: c.count_include_pad and any(p != (0, 0) for p in c.pads), NO_PARAMETER,
-    parameter="count_include_pad")
-NOT_DEPTHWISE = Limit("computes groups == in_channels (depthwise) only", not_depthwise,
-                      NO_PARAMETER, parameter="groups")
+    "SAME averages over input cells only (count_include_pad=False)", NO_PARAMETER,
+    on={"count_include_pad": {True}}, also=lambda c: any(p != (0, 0) for p in c.pads),
+    steers=True, parameter="count_include_pad")
+NOT_DEPTHWISE = Limit("computes groups == in_channels (depthwise) only", NO_PARAMETER,
+                      on={"channels_per_group": {"several"}}, parameter="groups")
 # oneDNN runs TF's channels_first kernels and has no float64; it has native float16 only on CPUs
 # with AVX512-FP16 (Sapphire Rapids and later), so there a probe decides the float16 limits.
 FP16_NATIVE = "unless oneDNN has a native float16 kernel for it (AVX512-FP16 CPUs)"
 CHANNELS_FIRST_FLOAT64 = Limit(
-    "runs channels_first (NCHW) on CPU only through oneDNN, which has no float64",
-    lambda c: not channels_last(c) and c.dtype.name == "float64", RAISES,
-    reach={"dtype": "float64", "data_format": "channels_first", "padding": "valid",
-           "dilation": 1, "stride": 1})
+    "runs channels_first (NCHW) on CPU only through oneDNN, which has no float64", RAISES,
+    on={"data_format": {"channels_first"}, "dtype": {"float64"}}, raises=NHWC_ONLY)
 CHANNELS_FIRST_FLOAT16 = Limit(
-    f"cannot run channels_first (NCHW) float16 on CPU {FP16_NATIVE}",
-    lambda c: not channels_last(c) and c.dtype.name == "float16", RAISES,
+    f"cannot run channels_first (NCHW) float16 on CPU {FP16_NATIVE}", RAISES,
+    on={"data_format": {"channels_first"}, "dtype": {"float16"}}, raises=NHWC_ONLY,
     probes=({"dtype": "float16", "data_format": "channels_first"},))
-POOL3D_DTYPES = Limit("3-D pooling on CPU runs only in float32/bfloat16",
-                      lambda c: c.dtype.name in ("float16", "float64"), RAISES)
+POOL3D_DTYPES = Limit(
+    "3-D pooling on CPU runs only in float32/bfloat16", RAISES,
+    on={"dtype": {"float16", "float64"}},
+    raises=raises("NotFoundError InvalidArgumentError", "Could not find device|N(D)?HWC"))
 CHANNELS_FIRST_EXPLICIT = Limit(
-    "runs explicit (before, after) padding only channels_last (NHWC) on CPU",
-    lambda c: not channels_last(c) and explicit(c), RAISES)
+    "runs explicit (before, after) padding only channels_last (NHWC) on CPU", RAISES,
+    on={"data_format": {"channels_first"}, "padding": EXPLICIT}, raises=NHWC_ONLY)
+NO_DILATION = raises("InvalidArgumentError", "not yet support dilation|supports dilated rates of 1")
 TRANSPOSE_DILATION = Limit(
-    "supports dilation > 1 on CPU only through oneDNN (no float64) with SAME/VALID padding",
-    lambda c: dilated(c) and (c.dtype.name == "float64" or explicit(c)), RAISES,
-    reach={"dtype": "float64", "data_format": "channels_last", "padding": "valid", "groups": 1,
-           "stride": 1, "dilation": 2, "output_padding": 0})
+    "supports dilation > 1 on CPU only through oneDNN (no float64)", RAISES,
+    on={"dilation": {"dilated"}, "dtype": {"float64"}}, raises=NO_DILATION)
+TRANSPOSE_DILATION_EXPLICIT = Limit(
+    "supports dilation > 1 on CPU only with SAME/VALID padding", RAISES,
+    on={"dilation": {"dilated"}, "padding": EXPLICIT}, raises=NO_DILATION)
 TRANSPOSE_DILATION_FLOAT16 = Limit(
-    f"cannot run dilation > 1 in float16 on CPU {FP16_NATIVE}",
-    lambda c: dilated(c) and c.dtype.name == "float16" and not explicit(c), RAISES,
-    probes=({"dtype": "float16", "data_format": "channels_last", "dilation": 2},))
+    f"cannot run dilation > 1 in float16 on CPU {FP16_NATIVE}", RAISES,
+    on={"dilation": {"dilated"}, "dtype": {"float16"}, "padding": {"valid", "same", "zero",
+                                                                   "same, uneven"}},
+    raises=NO_DILATION, probes=({"dtype": "float16", "data_format": "channels_last",
+                                 "dilation": 2},))
+
+
 def output_padding_reaches_stride(case: Case) -> bool:
     """Some ``output_padding >= stride`` (torch allows up to ``max(stride, dilation) - 1``)."""
     return case.padding != "same" and any(
@@ -255,57 +255,61 @@ OUTPUT_PADDING_AT_STRIDE = {"dtype": "float32", "data_format": "channels_last",
                             "output_padding": 1}
 TRANSPOSE_OUTPUT_PADDING = Limit(
     "derives output_padding from output_shape, which then must be < stride: a larger one is an "
-    "invalid output shape (oneDNN aborts)",
-    output_padding_reaches_stride, RAISES, reach=OUTPUT_PADDING_AT_STRIDE)
+    "invalid output shape (oneDNN aborts)", RAISES, also=output_padding_reaches_stride,
+    raises=raises("AbortedError InvalidArgumentError", "exception|out_backprop|shape"),
+    reach=OUTPUT_PADDING_AT_STRIDE)
 MAX_POOL_FLOAT64 = Limit(
     "computes float64 input in float32 (it returns float32), or raises for it channels_first",
-    lambda c: c.dtype.name == "float64", DIFFERS)
+    DIFFERS, on={"dtype": {"float64"}}, raises=NHWC_ONLY)
 
 
 DEPTHWISE_ROW_STRIDE = Limit(
     "(oneDNN brgemm, AVX-512) computes wrong rows with a channel multiplier >= 2, a single "
-    "output column and width kernel and stride >= 2 (found by convparity)",
-    lambda c: c.dtype.name in ("float32", "bfloat16") and c.weight.shape[0] > c.groups
-    and output_size(c)[-1] == 1 and c.kernel[-1] >= 2 and c.strides[-1] >= 2, DIFFERS,
+    "output column and width kernel and stride >= 2 (found by convparity)", DIFFERS,
+    on={"dtype": {"float32", "bfloat16"}},
+    also=lambda c: c.weight.shape[0] > c.groups and output_size(c)[-1] == 1
+    and c.kernel[-1] >= 2 and c.strides[-1] >= 2,
     reach={"dtype": "float32", "groups": 1, "channels_per_group": 1, "out_channels": 2,
            "kernel_size": (1, 2), "stride": (1, 3),
            "input_size": (4, 3), "padding": "valid", "dilation": 1})
 POOL_PAD_BELOW_WINDOW = Limit(
-    "needs every explicit pad smaller than the window size",
-    lambda c: explicit(c) and any(max(p) >= k for p, k in zip(c.pads, c.kernel)), RAISES,
-    reach={"dtype": "float32", "data_format": "channels_last", "kernel_size": 2,
-           "padding": ((0, 2), (0, 0)), "input_size": 4, "stride": (3, 1), "dilation": 1,
-           "ceil_mode": False})  # the last window overhangs by its whole size
+    "needs every explicit pad smaller than the window size", RAISES,
+    also=lambda c: explicit(c) and any(max(p) >= k for p, k in zip(c.pads, c.kernel)),
+    raises=raises("InvalidArgumentError", "needs to be smaller than the window size"),
+    reach=lambda ndim: {"dtype": "float32", "data_format": "channels_last", "kernel_size": 2,
+                        "padding": ((0, 2),) * ndim, "input_size": 4, "stride": 3,
+                        "dilation": 1, "ceil_mode": False})  # the last window overhangs fully
+UNEQUAL = raises("InvalidArgumentError", "equal length strides")
 KERAS_UNEQUAL_STRIDES = Limit(
     "needs equal strides along height and width: unequal ones raise outside oneDNN and can "
-    "compute wrong values inside it", lambda c: len(set(c.strides)) > 1, DIFFERS)
+    "compute wrong values inside it", DIFFERS, on={"stride": {"unequal"}}, raises=UNEQUAL)
 UNEQUAL_STRIDES = Limit(
-    "needs equal strides along height and width outside oneDNN (float64)",
-    lambda c: len(set(c.strides)) > 1 and c.dtype.name == "float64", RAISES)
+    "needs equal strides along height and width outside oneDNN (float64)", RAISES,
+    on={"stride": {"unequal"}, "dtype": {"float64"}}, raises=UNEQUAL)
 UNEQUAL_STRIDES_FLOAT16 = Limit(
-    f"needs equal strides along height and width in float16 {FP16_NATIVE}",
-    lambda c: len(set(c.strides)) > 1 and c.dtype.name == "float16", RAISES,
+    f"needs equal strides along height and width in float16 {FP16_NATIVE}", RAISES,
+    on={"stride": {"unequal"}, "dtype": {"float16"}}, raises=UNEQUAL,
     probes=({"dtype": "float16", "data_format": "channels_last", "stride": (1, 2)},))
 KERAS_CHANNELS_FIRST_FLOAT64 = Limit(
-    "runs channels_first on CPU only through oneDNN (no float64) unless grouped",
-    lambda c: not channels_last(c) and c.dtype.name == "float64" and c.groups == 1, RAISES)
+    "runs channels_first on CPU only through oneDNN (no float64) unless grouped", RAISES,
+    on={"data_format": {"channels_first"}, "dtype": {"float64"}, "groups": {"one"}},
+    raises=NHWC_ONLY)
 KERAS_CHANNELS_FIRST_FLOAT16 = Limit(
-    f"cannot run channels_first float16 on CPU unless grouped {FP16_NATIVE}",
-    lambda c: not channels_last(c) and c.dtype.name == "float16" and c.groups == 1, RAISES,
-    probes=({"dtype": "float16", "data_format": "channels_first"},))
+    f"cannot run channels_first float16 on CPU unless grouped {FP16_NATIVE}", RAISES,
+    on={"data_format": {"channels_first"}, "dtype": {"float16"}, "groups": {"one"}},
+    raises=NHWC_ONLY, probes=({"dtype": "float16", "data_format": "channels_first"},))
 CONV3D_DILATION = Limit(
-    "supports dilation > 1 on CPU only through oneDNN (no float64)",
-    lambda c: dilated(c) and c.dtype.name == "float64", RAISES)
+    "supports dilation > 1 on CPU only through oneDNN (no float64)", RAISES,
+    on={"dilation": {"dilated"}, "dtype": {"float64"}}, raises=NO_DILATION)
 CONV3D_DILATION_FLOAT16 = Limit(
-    f"cannot run dilation > 1 in float16 on CPU {FP16_NATIVE}",
-    lambda c: dilated(c) and c.dtype.name == "float16", RAISES,
+    f"cannot run dilation > 1 in float16 on CPU {FP16_NATIVE}", RAISES,
+    on={"dilation": {"dilated"}, "dtype": {"float16"}}, raises=NO_DILATION,
     probes=({"dtype": "float16", "data_format": "channels_last", "dilation": 2},))
 KERAS_OUTPUT_PADDING = Limit(
-    "needs output_padding < stride (torch allows < max(stride, dilation))",
-    output_padding_reaches_stride, RAISES, reach=OUTPUT_PADDING_AT_STRIDE)
-TRANSPOSE_OUTPUT = Limit(
-    "Keras Conv*DTranspose takes padding 'valid' or 'same' only",
-    explicit, RAISES)
+    "needs output_padding < stride (torch allows < max(stride, dilation))", RAISES,
+    also=output_padding_reaches_stride,
+    raises=raises("ValueError", "`output_padding` must be strictly less than `strides`"),
+    reach=OUTPUT_PADDING_AT_STRIDE)
 
 
 CRASH = HALF_PADDING_ONLY_WINDOW  # the same oneDNN kernels as torch's
@@ -317,68 +321,57 @@ def apis() -> list[Api]:
 
     from convparity.reference.strategies import paddings
 
-    strings = {"padding": st.sampled_from(["valid", "same"])}
     same_often = {"padding": st.one_of(st.sampled_from(["same", "valid"]), paddings(2))}
     nchw = (CHANNELS_FIRST_FLOAT64, CHANNELS_FIRST_FLOAT16)
     pools = (CEIL, POOL_DILATION, DIVISOR)
-    no_pool_extras = {"dilation": 1, "ceil_mode": False}
     result = []
     for n in (1, 2, 3):
         pool3d = (POOL3D_DTYPES,) if n == 3 else ()
-        explicit_ok = n == 2  # explicit pads: conv2d, conv2d_transpose, max_pool2d
+        explicit_ok = n == 2  # explicit pads: conv2d, conv2d_transpose (max_pool1d/2d too)
         conv_limits = (PADDING_MODE, *nchw, CRASH) + (() if explicit_ok else (STRINGS_ONLY,)) + (
             () if n < 3 else (GROUPS, CONV3D_DILATION, CONV3D_DILATION_FLOAT16))
+        transpose_dilation = (TRANSPOSE_DILATION, TRANSPOSE_DILATION_FLOAT16)
         result += [
             Api(f"tensorflow.nn.conv{n}d", FRAMEWORK, "conv", n, nn_conv(f"conv{n}d"),
-                conv_limits,
-                same_often if explicit_ok else {**strings, **({"groups": 1} if n == 3 else {})}),
+                conv_limits, same_often if explicit_ok else {}),
             Api("tensorflow.nn.convolution", FRAMEWORK, "conv", n, nn_conv("convolution"),
-                (PADDING_MODE, *nchw, STRINGS_ONLY, CRASH)
-                + ((GROUPS, STRIDE_DILATION) if n == 3
-                   else (STRIDE_DILATION,)),
-                strings),
+                (PADDING_MODE, *nchw, UNDILATED_STRINGS_ONLY if n == 2 else STRINGS_ONLY, CRASH,
+                 STRIDE_DILATION)
+                + ((GROUPS,) if n == 3 else ())),
             Api(f"tensorflow.nn.conv{n}d_transpose", FRAMEWORK, "conv_transpose", n,
                 nn_conv_transpose(f"conv{n}d_transpose"),
                 (GROUPS, *nchw)
-                + ((CHANNELS_FIRST_EXPLICIT,) if explicit_ok else (STRINGS_ONLY,))
-                + (TRANSPOSE_DILATION, TRANSPOSE_DILATION_FLOAT16, TRANSPOSE_OUTPUT_PADDING,
-                   TRANSPOSE_CRASH),
-                {"groups": 1, **({} if explicit_ok else strings)}),
+                + ((CHANNELS_FIRST_EXPLICIT, TRANSPOSE_DILATION_EXPLICIT) if explicit_ok
+                   else (STRINGS_ONLY,))
+                + transpose_dilation + (TRANSPOSE_OUTPUT_PADDING, TRANSPOSE_CRASH)),
             Api(f"tensorflow.nn.max_pool{n}d", FRAMEWORK, "max_pool", n,
                 nn_pool(f"max_pool{n}d"),
                 pools + pool3d
-                + ((CHANNELS_FIRST_EXPLICIT, MAX_POOL_FLOAT64, POOL_PAD_BELOW_WINDOW) if explicit_ok
-                   else (STRINGS_ONLY,) + (nchw if n == 1 else ())),
-                {**no_pool_extras, **({} if explicit_ok else strings)}),
+                + ((MAX_POOL_FLOAT64,) if n == 2 else nchw if n == 1 else ())
+                + ((STRINGS_ONLY,) if n == 3
+                   else (CHANNELS_FIRST_EXPLICIT, POOL_PAD_BELOW_WINDOW))),
             Api(f"tensorflow.nn.avg_pool{n}d", FRAMEWORK, "avg_pool", n,
                 nn_pool(f"avg_pool{n}d"),
-                pools + pool3d + (nchw if n < 3 else ()) + (STRINGS_ONLY, SAME_EXCLUDES_PAD),
-                {"ceil_mode": False, "count_include_pad": False, **strings}),
+                pools + pool3d + (nchw if n < 3 else ()) + (STRINGS_ONLY, SAME_EXCLUDES_PAD)),
             Api(f"keras.layers.Conv{n}D", FRAMEWORK, "conv", n, keras_layer(f"Conv{n}D"),
                 (PADDING_MODE, STRINGS_ONLY, STRIDE_DILATION, CRASH)
-                + ((KERAS_CHANNELS_FIRST_FLOAT64, KERAS_CHANNELS_FIRST_FLOAT16) if n < 3 else ()),
-                strings),
+                + ((KERAS_CHANNELS_FIRST_FLOAT64, KERAS_CHANNELS_FIRST_FLOAT16) if n < 3 else ())),
             Api(f"keras.layers.Conv{n}DTranspose", FRAMEWORK, "conv_transpose", n,
-                keras_layer(f"Conv{n}DTranspose"), (GROUPS, TRANSPOSE_OUTPUT, STRIDE_DILATION,
-                                                     KERAS_OUTPUT_PADDING, TRANSPOSE_DILATION,
-                                                     TRANSPOSE_DILATION_FLOAT16, *nchw,
-                                                     TRANSPOSE_CRASH),
-                {"groups": 1, **strings}),
+                keras_layer(f"Conv{n}DTranspose"),
+                (GROUPS, STRINGS_ONLY, STRIDE_DILATION, KERAS_OUTPUT_PADDING, *transpose_dilation,
+                 *nchw, TRANSPOSE_CRASH)),
             Api(f"keras.layers.MaxPooling{n}D", FRAMEWORK, "max_pool", n,
-                keras_layer(f"MaxPooling{n}D"), pools + pool3d + (STRINGS_ONLY,),
-                {**no_pool_extras, **strings}),
+                keras_layer(f"MaxPooling{n}D"), pools + pool3d + (STRINGS_ONLY,)),
             Api(f"keras.layers.AveragePooling{n}D", FRAMEWORK, "avg_pool", n,
                 keras_layer(f"AveragePooling{n}D"),
-                pools + pool3d + (STRINGS_ONLY, SAME_EXCLUDES_PAD),
-                {"ceil_mode": False, "count_include_pad": False, **strings}),
+                pools + pool3d + (STRINGS_ONLY, SAME_EXCLUDES_PAD)),
         ]
     result += [
         Api("tensorflow.nn.depthwise_conv2d", FRAMEWORK, "conv", 2, nn_depthwise,
             (PADDING_MODE, *nchw, NOT_DEPTHWISE, UNEQUAL_STRIDES, UNEQUAL_STRIDES_FLOAT16,
-             DEPTHWISE_ROW_STRIDE, CRASH), {"channels_per_group": 1}),
+             DEPTHWISE_ROW_STRIDE, CRASH)),
         Api("keras.layers.DepthwiseConv2D", FRAMEWORK, "conv", 2,
             keras_layer("DepthwiseConv2D"),
-            (PADDING_MODE, NOT_DEPTHWISE, STRINGS_ONLY, KERAS_UNEQUAL_STRIDES, CRASH),
-            {"channels_per_group": 1, **strings}),
+            (PADDING_MODE, NOT_DEPTHWISE, STRINGS_ONLY, KERAS_UNEQUAL_STRIDES, CRASH)),
     ]
     return result

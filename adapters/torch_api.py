@@ -16,8 +16,7 @@ from convparity.adapters.api import (
     Limit,
     asymmetric,
     channels_last,
-    dilated,
-    dtype_is,
+    raises,
 )
 from convparity.reference.case import Case
 
@@ -140,25 +139,32 @@ def torch_takes_string(case: Case) -> bool:
     return isinstance(case.padding, str) and all(s == 1 for s in case.strides)
 
 
+PAIRS = raises("TypeError", r"invalid combination of arguments|argument 'pad(ding)?'")
 CONV_ASYMMETRIC = Limit("takes one symmetric pad per dim, or 'same' at stride 1; no (before, "
-                        "after) pairs (pad the input with F.pad first)",
-                        lambda c: asymmetric(c) and not torch_takes_string(c), RAISES)
+                        "after) pairs (pad the input with F.pad first)", RAISES,
+                        on={"padding": {"asymmetric", "same, uneven"}},
+                        also=lambda c: not torch_takes_string(c), steers=True, raises=PAIRS)
 ASYMMETRIC = Limit("takes one symmetric pad per dim, no (before, after) pairs (pad the input "
-                   "with F.pad first)", asymmetric, RAISES)
-TRANSPOSE_SAME = Limit("takes no padding='same'", lambda c: c.padding == "same", RAISES)
-POOL_PAD = Limit("pads at most half the kernel size", pad_over_half_kernel, RAISES,
+                   "with F.pad first)", RAISES, on={"padding": {"asymmetric", "same, uneven"}},
+                   raises=PAIRS)
+TRANSPOSE_SAME = Limit("takes no padding='same'", RAISES, on={"padding": {"same", "same, uneven"}},
+                       raises=raises("TypeError", r"argument 'padding' .* str"))
+POOL_PAD = Limit("pads at most half the kernel size", RAISES, also=pad_over_half_kernel,
+                 raises=raises("RuntimeError", "half of (effective )?kernel size"),
                  reach={"dtype": "float32", "kernel_size": 3, "input_size": 4, "padding": 2,
                         "stride": 1, "dilation": 1})
-AVG_DILATION = Limit("has no dilation", dilated, NO_PARAMETER, parameter="dilation")
-DIVISOR_1D = Limit("avg_pool1d has no divisor_override",
-                   lambda c: c.divisor_override is not None, NO_PARAMETER,
-                   parameter="divisor_override")
-AVG3D_HALF = Limit("avg_pool3d is not implemented for float16/bfloat16 on CPU",
-                   dtype_is("float16", "bfloat16"), RAISES)
-AVG3D_SMALL = Limit("avg_pool3d rejects an input smaller than the kernel, padding or not",
-                    lambda c: any(n < k for n, k in zip(c.spatial_size, c.kernel)), RAISES)
-F_PADDING_MODE = Limit("has no padding_mode (use torch.nn.Conv*d or F.pad)",
-                       lambda c: c.padding_mode != "zeros", NO_PARAMETER,
+AVG_DILATION = Limit("has no dilation", NO_PARAMETER, on={"dilation": {"dilated"}},
+                     parameter="dilation")
+DIVISOR_1D = Limit("avg_pool1d has no divisor_override", NO_PARAMETER,
+                   on={"divisor_override": {"given"}}, parameter="divisor_override")
+AVG3D_HALF = Limit("avg_pool3d is not implemented for float16/bfloat16 on CPU", RAISES,
+                   on={"dtype": {"float16", "bfloat16"}},
+                   raises=raises("NotImplementedError", "not implemented for '(Half|BFloat16)'"))
+AVG3D_SMALL = Limit("avg_pool3d rejects an input smaller than the kernel, padding or not", RAISES,
+                    also=lambda c: any(n < k for n, k in zip(c.spatial_size, c.kernel)),
+                    raises=raises("RuntimeError", "smaller than kernel size"))
+F_PADDING_MODE = Limit("has no padding_mode (use torch.nn.Conv*d or F.pad)", NO_PARAMETER,
+                       on={"padding_mode": {"reflect", "replicate", "circular"}},
                        parameter="padding_mode")
 
 
@@ -174,29 +180,23 @@ def _avg_limits(ndim: int) -> tuple[Limit, ...]:
 def apis() -> list[Api]:
     from hypothesis import strategies as st
 
-    symmetric = st.sampled_from([0, "valid", "same"]) | st.integers(0, 2)
     modes = st.sampled_from(["zeros", "reflect", "replicate", "circular"])
-    pool_pads = st.just(0) | st.integers(0, 1)
+    small_pool_pads = {"padding": st.just(0) | st.integers(0, 1)}  # mostly clear of POOL_PAD
     result = []
     for n in (1, 2, 3):
-        half_precision_ok = {} if n < 3 else {"dtype": st.sampled_from(["float32", "float64"])}
-        for kind, F_name, module_name, limits, draws in [
-            ("conv", f"conv{n}d", f"Conv{n}d", (CONV_ASYMMETRIC,), {"padding": symmetric}),
+        for kind, F_name, module_name, limits, prefer in [
+            ("conv", f"conv{n}d", f"Conv{n}d", (CONV_ASYMMETRIC, HALF_PADDING_ONLY_WINDOW), {}),
             ("conv_transpose", f"conv_transpose{n}d", f"ConvTranspose{n}d",
-             (ASYMMETRIC, TRANSPOSE_SAME), {"padding": st.just(0) | st.integers(0, 2)}),
-            ("max_pool", f"max_pool{n}d", f"MaxPool{n}d", (ASYMMETRIC, POOL_PAD),
-             {"padding": pool_pads}),
-            ("avg_pool", f"avg_pool{n}d", f"AvgPool{n}d", _avg_limits(n),
-             {"padding": pool_pads, **half_precision_ok}),
+             (TRANSPOSE_SAME, ASYMMETRIC), {}),
+            ("max_pool", f"max_pool{n}d", f"MaxPool{n}d", (ASYMMETRIC, POOL_PAD), small_pool_pads),
+            ("avg_pool", f"avg_pool{n}d", f"AvgPool{n}d", _avg_limits(n), small_pool_pads),
         ]:
-            if kind == "conv":
-                limits += (HALF_PADDING_ONLY_WINDOW,)
             F_limits = limits + ((F_PADDING_MODE,) if kind == "conv" else ())
-            module_draws = {**draws, "padding_mode": modes} if kind == "conv" else draws
+            module_prefer = {**prefer, "padding_mode": modes} if kind == "conv" else prefer
             result += [
                 Api(f"torch.nn.functional.{F_name}", FRAMEWORK, kind, n, functional(F_name),
-                    F_limits, draws),
+                    F_limits, prefer),
                 Api(f"torch.nn.{module_name}", FRAMEWORK, kind, n, module(module_name), limits,
-                    module_draws),
+                    module_prefer),
             ]
     return result

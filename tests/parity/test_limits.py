@@ -70,14 +70,17 @@ def test_claimed_limit_is_real(api, limit):
     # RAISES must hold for every case; DIFFERS needs one case, so it searches longer.
     @settings(max_examples=8 if limit.evidence == RAISES else 60, deadline=None, database=None,
               suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
-    @given(_relaxed(api, values="normal" if limit.evidence == DIFFERS else None))
+    @given(_reaching(api, limit, values="normal" if limit.evidence == DIFFERS else None))
     def evidence(case):
         assume(limit.applies(case) and not any(o.applies(case) for o in others))
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 actual = api.call(case)
-        except Exception:
+        except Exception as error:
+            assert limit.raises is None or limit.raises.matches(error), (
+                f"{api.id} raised {type(error).__name__}: {error}\n  for {case.call_repr()}\n"
+                f"  where the limit expects {limit.raises}")
             checked.append(case)
             return
         assert limit.evidence == DIFFERS, (
@@ -97,15 +100,9 @@ def test_claimed_limit_is_real(api, limit):
     assert checked, f"{api.id} ran every drawn case the limit covers right: drop the limit"
 
 
-def _relaxed(api, values=None):
-    """The API's own draws with one restriction lifted at a time (and none at all): these reach
-    what the draws avoid while the other limits mostly stay clear. A DIFFERS claim is checked on
-    real-valued data (small integers are exact in every precision)."""
+def _reaching(api, limit, values=None):
+    """Cases the limit covers, clear of the API's other steering limits (derived from the
+    limit's own declaration), and the op's plain draws for variety. A DIFFERS claim is checked
+    on real-valued data (small integers are exact in every precision)."""
     fixed = {"values": values} if values else {}
-    options = [case_strategy(api.op, api.ndim, **fixed)]
-    options += [case_strategy(api.op, api.ndim, **lim.reach, **fixed) for lim in api.limits
-                if lim.reach]
-    for key in api.draws:
-        kept = {k: v for k, v in api.draws.items() if k != key}
-        options.append(case_strategy(api.op, api.ndim, **kept, **fixed))
-    return st.one_of(options)
+    return st.one_of(api.reaching(limit, **fixed), case_strategy(api.op, api.ndim, **fixed))
