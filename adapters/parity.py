@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import hypothesis
+import hypothesis.errors
 import numpy as np
 from hypothesis import HealthCheck, Phase, assume, given, settings
 
@@ -24,7 +25,7 @@ from convparity.reference.testing import check_against_reference, failure_report
 
 AGREE, DIVERGENCE, UNSUPPORTED, FAIL = "agree", "divergence", "unsupported", "fail"
 
-SESSION_SWEEPS: list = []  # every sweep run in this process, for session reports
+SESSION_SWEEPS: list = []  # every sweep of a real API run in this process, for session reports
 
 
 @dataclass
@@ -89,7 +90,8 @@ class Sweep:
     divergences_seen: dict = field(default_factory=dict)  # Divergence -> [matched, differed]
     failure: str = ""
     failing_case: Case | None = None  # the shrunk failing case
-    reasons: Counter = field(default_factory=Counter)
+    reasons: Counter = field(default_factory=Counter)  # why drawn cases were not supported
+    all_unsupported: bool = False  # the API's limits covered every case drawn
 
     def record(self, outcome: Outcome) -> None:
         self.counts[outcome.status] += 1
@@ -125,17 +127,22 @@ def sweep(api: Api, *, max_examples: int = 100, derandomize: bool | None = None,
           **overrides) -> Sweep:
     """Draw up to ``max_examples`` cases the API can express and check each.
 
-    A failing case is shrunk by Hypothesis; with ``raise_on_failure`` its report is raised as an
-    ``AssertionError``, else kept in ``Sweep.failure``.
+    A drawn case the API cannot express is counted with the reason and replaced by another; if
+    every one drawn is, the sweep says so (status ``unsupported``). A failing case is shrunk by
+    Hypothesis; with ``raise_on_failure`` its report is raised as an ``AssertionError``, else
+    kept in ``Sweep.failure``. The cases drawn depend only on ``seed`` (or the profile's
+    randomness): no example database is read or written, so no case saved for another API or in
+    another directory leaks in.
     """
     result = Sweep(api)
-    SESSION_SWEEPS.append(result)
+    if not api.mutation:
+        SESSION_SWEEPS.append(result)
     profile = settings()
     config = settings(
         profile,
         max_examples=max_examples,
         deadline=None,
-        database=None if derandomize else profile.database,
+        database=None,
         derandomize=profile.derandomize if derandomize is None else derandomize,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
                                HealthCheck.data_too_large],
@@ -148,7 +155,11 @@ def sweep(api: Api, *, max_examples: int = 100, derandomize: bool | None = None,
     @config
     @given(api.strategy(**overrides))
     def run(case: Case) -> None:
-        assume(api.why_not(case) is None)
+        reason = api.why_not(case)
+        if reason:
+            if recording[0]:
+                result.record(Outcome(UNSUPPORTED, case, detail=reason))
+            assume(False)
         outcome = check_case(api, case, entries)
         if recording[0]:
             result.record(outcome)
@@ -161,6 +172,8 @@ def sweep(api: Api, *, max_examples: int = 100, derandomize: bool | None = None,
         run = hypothesis.seed(seed)(run)
     try:
         run()
+    except hypothesis.errors.Unsatisfiable:
+        result.all_unsupported = True
     except AssertionError as error:
         verdicts = backends.bisect(api, result.failing_case) if result.failing_case else []
         result.failure = "\n".join(filter(None, [str(error), backends.bisection_text(verdicts)]))
@@ -185,4 +198,4 @@ def broken(api: Api, name: str, mutate) -> Api:
     def call(case):
         return mutate(case, np.asarray(api.run(case)), api.call)
 
-    return dataclasses.replace(api, name=f"{api.name}<{name}>", call=call)
+    return dataclasses.replace(api, name=f"{api.name}<{name}>", call=call, mutation=name)

@@ -14,12 +14,14 @@ from hypothesis import HealthCheck, settings
 PROFILES = {
     # each derives from Hypothesis's default explicitly: one without a parent would silently
     # inherit the built-in "ci" profile when CI is set
-    "dev": dict(deadline=None, suppress_health_check=[HealthCheck.too_slow]),
-    "ci": dict(deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True,
-               database=None, print_blob=True),
-    "thorough": dict(deadline=None, suppress_health_check=[HealthCheck.too_slow],
-                     max_examples=1000),
+    "convparity-dev": dict(deadline=None, suppress_health_check=[HealthCheck.too_slow]),
+    "convparity-ci": dict(deadline=None, suppress_health_check=[HealthCheck.too_slow],
+                          derandomize=True, database=None, print_blob=True),
+    "convparity-thorough": dict(deadline=None, suppress_health_check=[HealthCheck.too_slow],
+                                max_examples=1000),
 }
+# What Hypothesis has loaded when nobody chose: its default, or its own "ci" when CI is set
+UNCHOSEN = ("default", "ci")
 
 
 def pytest_addoption(parser):
@@ -34,11 +36,17 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
+    """Registers convparity's profiles and loads one, ``convparity-ci`` when ``CI`` is set, else
+    ``convparity-dev`` — unless a profile was chosen: ``--hypothesis-profile``,
+    ``HYPOTHESIS_PROFILE``, or one a conftest loaded (never replaced)."""
     for name, options in PROFILES.items():
         settings.register_profile(name, parent=settings.get_profile("default"), **options)
-    if not config.getoption("hypothesis_profile", default=None):
-        settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE")
-                              or ("ci" if os.environ.get("CI") else "dev"))
+    if config.getoption("hypothesis_profile", default=None):
+        return
+    if os.environ.get("HYPOTHESIS_PROFILE"):
+        settings.load_profile(os.environ["HYPOTHESIS_PROFILE"])
+    elif settings._current_profile in UNCHOSEN:
+        settings.load_profile("convparity-ci" if os.environ.get("CI") else "convparity-dev")
 
 
 def pytest_report_header(config):

@@ -3,6 +3,7 @@
 import subprocess
 import sys
 
+import pytest
 from hypothesis import settings
 
 
@@ -24,11 +25,39 @@ def test_options_header_and_profiles(tmp_path):
 
 def test_profiles_derive_from_the_default_profile():
     # registered by the plugin in this very session
-    for name in ("dev", "ci", "thorough"):
+    for name in ("convparity-dev", "convparity-ci", "convparity-thorough"):
         assert settings.get_profile(name).deadline is None
-    assert settings.get_profile("ci").derandomize
-    assert settings.get_profile("thorough").max_examples == 1000
-    assert settings.get_profile("dev").max_examples == settings.get_profile("default").max_examples
+    assert settings.get_profile("convparity-ci").derandomize
+    assert settings.get_profile("convparity-thorough").max_examples == 1000
+    assert (settings.get_profile("convparity-dev").max_examples
+            == settings.get_profile("default").max_examples)
+
+
+PROFILE_CHECK = """
+from hypothesis import settings
+
+def test_profile():
+    assert settings._current_profile == {expected!r}, settings._current_profile
+"""
+
+
+@pytest.mark.parametrize("ci", [False, True], ids=["no CI", "CI"])
+def test_a_profile_the_user_loaded_is_kept(tmp_path, monkeypatch, ci):
+    if ci:
+        monkeypatch.setenv("CI", "true")
+    else:
+        monkeypatch.delenv("CI", raising=False)
+    monkeypatch.delenv("HYPOTHESIS_PROFILE", raising=False)
+    (tmp_path / "conftest.py").write_text(
+        "from hypothesis import settings\n"
+        "settings.register_profile('mine', max_examples=7)\n"
+        "settings.load_profile('mine')\n")
+    done = run_pytest(tmp_path, test=PROFILE_CHECK.format(expected="mine"))
+    assert done.returncode == 0, done.stdout
+    (tmp_path / "conftest.py").unlink()  # nobody chose: convparity's own
+    expected = "convparity-ci" if ci else "convparity-dev"
+    done = run_pytest(tmp_path, test=PROFILE_CHECK.format(expected=expected))
+    assert done.returncode == 0, done.stdout
 
 
 def test_loading_imports_no_framework(tmp_path):
