@@ -69,3 +69,20 @@ def test_readme_support_table_is_generated_from_the_adapters():
     block = readme.split(START, 1)[1].split(END, 1)[0]
     assert block == "\n" + support_table(), (
         "stale: run `convparity support-table --write README.md`")
+
+
+def test_each_github_job_has_pins_made_for_its_python():
+    """Offline half of the pins lint (`.ci/check-pins` resolves them against the index): each
+    matrix job installs from `.ci/constraints/<cell>.txt`, locked for the Python in its name."""
+    import importlib.machinery
+    import importlib.util
+
+    loader = importlib.machinery.SourceFileLoader("check_pins", str(ROOT / ".ci" / "check-pins"))
+    check_pins = importlib.util.module_from_spec(
+        importlib.util.spec_from_loader("check_pins", loader))
+    loader.exec_module(check_pins)
+    jobs = check_pins.jobs(ROOT / ".github" / "workflows" / "ci.yml")
+    assert {python for _, python in jobs} >= {"3.10", "3.11", "3.12", "3.13"}
+    for cell, python in jobs:
+        assert (ROOT / ".ci" / "constraints" / f"{cell}.txt").exists(), cell
+        assert cell.split("-")[0] == "py" + python.replace(".", ""), (cell, python)
