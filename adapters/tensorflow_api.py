@@ -295,7 +295,7 @@ KERAS_CHANNELS_FIRST_FLOAT64 = Limit(
     on={"data_format": {"channels_first"}, "dtype": {"float64"}, "groups": {"one"}},
     raises=NHWC_ONLY)
 KERAS_CHANNELS_FIRST_FLOAT16 = Limit(
-    f"cannot run channels_first float16 on CPU unless grouped {FP16_NATIVE}", RAISES,
+    f"cannot run ungrouped channels_first float16 on CPU {FP16_NATIVE}", RAISES,
     on={"data_format": {"channels_first"}, "dtype": {"float16"}, "groups": {"one"}},
     raises=NHWC_ONLY, probes=({"dtype": "float16", "data_format": "channels_first"},))
 CONV3D_DILATION = Limit(
