@@ -43,6 +43,24 @@ DEFAULT_FILE = pathlib.Path(__file__).with_name("divergences.toml")
 EXPECTATIONS = ("differs", "instead", "wrong")
 
 
+@dataclass(frozen=True)
+class Answer:
+    """What a framework computes instead: the values, and the error bound a correct
+    implementation of that computation has around them (same shape)."""
+
+    values: np.ndarray
+    bound: np.ndarray
+
+
+def alongside_oracle(alternative: Callable[..., np.ndarray]) -> Callable[..., Answer]:
+    """An instead-computation whose values sit where the oracle's do, within the oracle's bound."""
+    @functools.wraps(alternative)
+    def answer(case: Case, dtype=None) -> Answer:
+        return Answer(alternative(case, dtype), error_bound(case))
+
+    return answer
+
+
 def lowest_for_neg_inf(case: Case, dtype) -> np.ndarray:
     """The oracle's answer with every -inf replaced by the lowest finite value of ``dtype``, the
     type the framework returned (a max that starts from the lowest value, not from -inf)."""
@@ -79,10 +97,11 @@ def same_unclamped(case: Case, dtype=None) -> np.ndarray:
     return shifted.expected()[tuple(keep)]
 
 
-# What a framework computes instead, by name: (case, the dtype it returned) -> the expected array.
-INSTEAD: dict[str, Callable[[Case], np.ndarray]] = {
-    "lowest_for_neg_inf": lowest_for_neg_inf, "bias_on_last_axis": bias_on_last_axis,
-    "same_unclamped": same_unclamped}
+# What a framework computes instead, by name: (case, the dtype it returned) -> its Answer.
+INSTEAD: dict[str, Callable[..., Answer]] = {
+    name: alongside_oracle(alternative) for name, alternative in [
+        ("lowest_for_neg_inf", lowest_for_neg_inf), ("bias_on_last_axis", bias_on_last_axis),
+        ("same_unclamped", same_unclamped)]}
 
 
 @dataclass(frozen=True)
@@ -116,8 +135,8 @@ class Divergence:
         the oracle's differ by more than the bound (else agreeing proves nothing)."""
         if self.expect != "instead":
             return True
-        return not compare(INSTEAD[self.instead](case, case.dtype), case.expected(),
-                           error_bound(case), case.dtype).ok
+        answer = INSTEAD[self.instead](case, case.dtype)
+        return not compare(answer.values, case.expected(), answer.bound, case.dtype).ok
 
     def explains(self, api: Api, case: Case, actual: np.ndarray) -> tuple[bool, str]:
         """Whether ``actual`` (the framework's output, which differs from the oracle) is what
@@ -125,15 +144,15 @@ class Divergence:
         if self.expect == "differs":
             return True, ""
         if self.expect == "instead":
-            alternative = INSTEAD[self.instead](case, np.asarray(actual).dtype)
-            bound = error_bound(case)
+            answer = INSTEAD[self.instead](case, np.asarray(actual).dtype)
+            alternative = answer.values
             # the final rounding is of the alternative's value where it moved, not the oracle's
             moved = np.isfinite(alternative) & (alternative != case.expected())
-            to_alternative = compare(actual, alternative, bound + np.where(
+            to_alternative = compare(actual, alternative, answer.bound + np.where(
                 moved, unit_roundoff(case.dtype) * np.abs(alternative), 0.0), case.dtype)
             mismatched = to_alternative.mismatched
             if self.sometimes:
-                mismatched = mismatched & compare(actual, case.expected(), bound,
+                mismatched = mismatched & compare(actual, case.expected(), error_bound(case),
                                                   case.dtype).mismatched
             if mismatched.any():
                 return False, (f"it matches neither the oracle nor {self.instead}: "
