@@ -97,11 +97,48 @@ def same_unclamped(case: Case, dtype=None) -> np.ndarray:
     return shifted.expected()[tuple(keep)]
 
 
+def space_to_batch_geometry(case: Case) -> list[tuple]:
+    """Per spatial dim, TF's with_space_to_batch for a strided, dilated conv: the pads
+    ``(lo, hi)``, the output width of the undilated stride-``s`` conv it runs on each of the
+    ``d`` phases (``ceil(P/d)`` wide), the output count, ``s`` and ``d``."""
+    dims = []
+    for n, k, s, d, (lo, hi) in zip(case.spatial_size, case.kernel, case.strides, case.dilations,
+                                    case.pads):
+        if case.padding == "same":
+            lo, hi = (k - 1) * d // 2, (k - 1) * d - (k - 1) * d // 2
+        total = n + lo + hi
+        inner = (-(-total // d) - k) // s + 1
+        dims.append(((lo, hi), inner, d * inner - (-total) % d, s, d))
+    return dims
+
+
+def space_to_batch(case: Case, dtype=None) -> Answer:
+    """A strided, dilated conv as TF's ``with_space_to_batch`` computes it (tf.nn.depthwise_conv2d
+    with both stride > 1 and dilation > 1): the stride-1 dilated conv ``z`` on the input padded
+    by ``(lo, hi)`` per dim ('same': ``(k-1)*d`` halved, the extra after; 'valid': none;
+    explicit: as given), read in groups of ``d`` cells every ``s*d``: output ``o`` is
+    ``z[(o // d)*s*d + o % d]``, ``d*(floor((ceil(P/d) - k)/s) + 1) - (-P mod d)`` of them,
+    ``P = n + lo + hi``."""
+    pads, picks = [], []
+    for (lo, hi), _, count, s, d in space_to_batch_geometry(case):
+        pads.append((lo, hi))
+        picks.append(np.array([o // d * s * d + o % d for o in range(max(count, 0))], dtype=int))
+    stride_one = case.replace(stride=1, padding=tuple(pads))
+    first = 1 if channels_last(case) else 2
+
+    def pick(y: np.ndarray) -> np.ndarray:
+        for axis, index in enumerate(picks, start=first):
+            y = np.take(y, index, axis=axis)
+        return y
+
+    return Answer(pick(stride_one.expected()), pick(error_bound(stride_one)))
+
+
 # What a framework computes instead, by name: (case, the dtype it returned) -> its Answer.
 INSTEAD: dict[str, Callable[..., Answer]] = {
     name: alongside_oracle(alternative) for name, alternative in [
         ("lowest_for_neg_inf", lowest_for_neg_inf), ("bias_on_last_axis", bias_on_last_axis),
-        ("same_unclamped", same_unclamped)]}
+        ("same_unclamped", same_unclamped)]} | {"space_to_batch": space_to_batch}
 
 
 @dataclass(frozen=True)
@@ -136,6 +173,8 @@ class Divergence:
         if self.expect != "instead":
             return True
         answer = INSTEAD[self.instead](case, case.dtype)
+        if answer.values.shape != case.expected().shape:
+            return True
         return not compare(answer.values, case.expected(), answer.bound, case.dtype).ok
 
     def explains(self, api: Api, case: Case, actual: np.ndarray) -> tuple[bool, str]:
@@ -146,6 +185,13 @@ class Divergence:
         if self.expect == "instead":
             answer = INSTEAD[self.instead](case, np.asarray(actual).dtype)
             alternative = answer.values
+            if alternative.shape != np.shape(actual):
+                return False, (f"its shape {np.shape(actual)} is neither the oracle's nor "
+                               f"{self.instead}'s {alternative.shape}")
+            if alternative.shape != case.expected().shape:  # nothing sits where the oracle's do
+                found = compare(actual, alternative, answer.bound, case.dtype)
+                return found.ok, (f"computes {self.instead}" if found.ok else
+                                  f"it does not match {self.instead}: {found.summary()}")
             # the final rounding is of the alternative's value where it moved, not the oracle's
             moved = np.isfinite(alternative) & (alternative != case.expected())
             to_alternative = compare(actual, alternative, answer.bound + np.where(

@@ -54,9 +54,13 @@ def check_case(api: Api, case: Case, entries=None) -> Outcome:
     try:
         comparison = check_against_reference(actual, case)
     except AssertionError as error:  # shapes differ
-        if divergence and divergence.expect == "differs":
-            return Outcome(DIVERGENCE, case, divergence=divergence, detail=str(error))
-        return Outcome(FAIL, case, detail=f"{api.id}: {error}\n  seen on {where()}")
+        explained, found = divergence.explains(api, case, actual) if divergence else (False, "")
+        if explained:
+            return Outcome(DIVERGENCE, case, divergence=divergence, detail=found or str(error))
+        return Outcome(FAIL, case, divergence=divergence, detail=(
+            f"{api.id}: {error}\n  seen on {where()}"
+            + (f"\nThe registered divergence ({divergence.why}) expects {divergence.expect} "
+               f"{divergence.instead or divergence.agrees_with}: {found}" if divergence else "")))
     if comparison.ok:
         # Agreeing under a divergence is allowed; one that never differs where it could is stale
         # (see Sweep).

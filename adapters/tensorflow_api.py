@@ -22,9 +22,12 @@ from convparity.adapters.api import (
     Api,
     Limit,
     channels_last,
+    dilated,
     output_size,
     raises,
+    strided,
 )
+from convparity.adapters.divergences import space_to_batch_geometry
 from convparity.reference.case import Case
 
 FRAMEWORK = "tensorflow"
@@ -263,11 +266,19 @@ MAX_POOL_FLOAT64 = Limit(
     DIFFERS, on={"dtype": {"float64"}}, raises=NHWC_ONLY)
 
 
+def computed_width(case: Case) -> int:
+    """The output width of the conv tf.nn.depthwise_conv2d runs: the case's, or with stride and
+    dilation both > 1, that of the per-phase conv inside with_space_to_batch."""
+    if strided(case) and dilated(case):
+        return space_to_batch_geometry(case)[-1][1]
+    return output_size(case)[-1]
+
+
 DEPTHWISE_ROW_STRIDE = Limit(
     "(oneDNN brgemm, AVX-512) computes wrong rows with a channel multiplier >= 2, a single "
     "output column and width kernel and stride >= 2 (found by convparity)", DIFFERS,
     on={"dtype": {"float32", "bfloat16"}},
-    also=lambda c: c.weight.shape[0] > c.groups and output_size(c)[-1] == 1
+    also=lambda c: c.weight.shape[0] > c.groups and computed_width(c) == 1
     and c.kernel[-1] >= 2 and c.strides[-1] >= 2,
     reach={"dtype": "float32", "groups": 1, "channels_per_group": 1, "out_channels": 2,
            "kernel_size": (1, 2), "stride": (1, 3),

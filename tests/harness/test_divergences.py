@@ -129,3 +129,32 @@ def test_same_unclamped_shifts_the_windows_by_half_the_surplus():
     last = Case("conv", x.reshape(1, 7, 1), np.ones((1, 1, 1)), stride=4, padding="same",
                 data_format="channels_last")
     assert divergences.same_unclamped(last).ravel().tolist() == [1.0, 5.0]
+
+
+def test_space_to_batch_reads_the_stride_one_dilated_conv_in_groups():
+    # x = 1..7, w = [1, 10], stride 2, dilation 2 (hand-derived; what TF 2.21 returned):
+    # 'valid': z[j] = x[j] + 10 x[j+2] = 31 42 53 64 75, P = 7, 3 outputs z[0], z[1], z[4];
+    # 'same': pads (1, 1), z = 20 31 42 53 64 75 6, P = 9, 3 outputs z[0], z[1], z[4]
+    x = np.arange(1.0, 8.0).reshape(1, 1, 1, 7)
+    w = np.array([1.0, 10.0]).reshape(1, 1, 1, 2)
+    valid = Case("conv", x, w, stride=2, dilation=(1, 2))
+    assert valid.expected().ravel().tolist() == [31.0, 53.0, 75.0]
+    assert divergences.space_to_batch(valid).values.ravel().tolist() == [31.0, 42.0, 75.0]
+    same = Case("conv", x, w, stride=2, dilation=(1, 2), padding="same")
+    assert same.expected().ravel().tolist() == [20.0, 42.0, 64.0, 6.0]
+    assert divergences.space_to_batch(same).values.ravel().tolist() == [20.0, 31.0, 64.0]
+    explicit = Case("conv", x, w, stride=2, dilation=(1, 2), padding=((0, 0), (1, 1)))
+    assert divergences.space_to_batch(explicit).values.ravel().tolist() == [20.0, 31.0, 64.0]
+
+
+def test_an_instead_entry_with_another_shape_accepts_only_that_answer():
+    x = np.arange(1.0, 8.0, dtype=np.float32).reshape(1, 1, 1, 7)
+    case = Case("conv", x, np.array([1.0, 10.0], np.float32).reshape(1, 1, 1, 2), stride=2,
+                dilation=(1, 2), padding="same")
+    entry = divergences.parse_entry({
+        "api": "p", "when": "strided and dilated", "why": "w", "expect": "instead",
+        "instead": "space_to_batch"}, "test")
+    assert entry.tells_apart(case)
+    assert entry.explains(None, case, np.array([[[[20, 31, 64]]]], np.float32))[0]
+    assert not entry.explains(None, case, np.array([[[[20, 31, 63]]]], np.float32))[0]
+    assert not entry.explains(None, case, case.expected().astype(np.float32))[0]
