@@ -46,10 +46,12 @@ EXPECTATIONS = ("differs", "instead", "wrong")
 @dataclass(frozen=True)
 class Answer:
     """What a framework computes instead: the values, and the error bound a correct
-    implementation of that computation has around them (same shape)."""
+    implementation of that computation has around them (same shape); ``or_else``, if given,
+    holds values accepted in their place, element by element (where the kernel decides)."""
 
     values: np.ndarray
     bound: np.ndarray
+    or_else: np.ndarray | None = None
 
 
 def alongside_oracle(alternative: Callable[..., np.ndarray]) -> Callable[..., Answer]:
@@ -68,6 +70,18 @@ def lowest_for_neg_inf(case: Case, dtype) -> np.ndarray:
 
     y = case.expected()
     return np.where(y == -np.inf, float(ml_dtypes.finfo(dtype).min), y)
+
+
+def nan_ignored(case: Case, dtype) -> Answer:
+    """Max pooling over the non-NaN cells only: a window with none of them (only NaN, -inf or
+    padding) gives the lowest finite value of ``dtype``, the type returned — in float16 and
+    bfloat16 also -inf, which oneDNN's kernels give (TF's own give the lowest value)."""
+    import ml_dtypes
+
+    y = case.replace(input=np.where(np.isnan(case.input), -np.inf, case.input)).expected()
+    lowest = np.where(y == -np.inf, float(ml_dtypes.finfo(dtype).min), y)
+    half = np.dtype(dtype).name in ("float16", "bfloat16")
+    return Answer(lowest, np.zeros_like(y), y if half else None)
 
 
 def bias_on_last_axis(case: Case, dtype=None) -> np.ndarray:
@@ -138,7 +152,8 @@ def space_to_batch(case: Case, dtype=None) -> Answer:
 INSTEAD: dict[str, Callable[..., Answer]] = {
     name: alongside_oracle(alternative) for name, alternative in [
         ("lowest_for_neg_inf", lowest_for_neg_inf), ("bias_on_last_axis", bias_on_last_axis),
-        ("same_unclamped", same_unclamped)]} | {"space_to_batch": space_to_batch}
+        ("same_unclamped", same_unclamped)]} | {"space_to_batch": space_to_batch,
+                                                "nan_ignored": nan_ignored}
 
 
 @dataclass(frozen=True)
@@ -197,6 +212,9 @@ class Divergence:
             to_alternative = compare(actual, alternative, answer.bound + np.where(
                 moved, unit_roundoff(case.dtype) * np.abs(alternative), 0.0), case.dtype)
             mismatched = to_alternative.mismatched
+            if answer.or_else is not None:
+                mismatched = mismatched & compare(actual, answer.or_else, answer.bound,
+                                                  case.dtype).mismatched
             if self.sometimes:
                 mismatched = mismatched & compare(actual, case.expected(), error_bound(case),
                                                   case.dtype).mismatched

@@ -70,7 +70,9 @@ def test_every_case_fact_is_a_known_name():
 def test_the_shipped_file_loads():
     entries = divergences.load()
     assert len(entries) >= 7
-    assert {e.expect for e in entries} == {"differs", "instead", "wrong"}
+    # every shipped entry says what the framework computes: another computation, or wrong
+    # with the backend under which it agrees (bare "differs" stays for users' own files)
+    assert {e.expect for e in entries} == {"instead", "wrong"}
 
 
 def bf16_conv2d() -> Case:
@@ -158,3 +160,27 @@ def test_an_instead_entry_with_another_shape_accepts_only_that_answer():
     assert entry.explains(None, case, np.array([[[[20, 31, 64]]]], np.float32))[0]
     assert not entry.explains(None, case, np.array([[[[20, 31, 63]]]], np.float32))[0]
     assert not entry.explains(None, case, case.expected().astype(np.float32))[0]
+
+
+def test_nan_ignored_takes_the_max_of_the_other_cells():
+    # windows [nan, 1], [nan, nan], [-inf, 3]: hand-derived 1, (none: lowest), 3
+    x = np.array([[[np.nan, 1.0, np.nan, np.nan, -np.inf, 3.0]]], np.float32)
+    case = Case("max_pool", x, kernel_size=(2,), stride=(2,))
+    entry = divergences.parse_entry({
+        "api": "p", "when": "expected_has_nan", "why": "w", "expect": "instead",
+        "instead": "nan_ignored"}, "test")
+    lowest = np.finfo(np.float32).min
+    assert entry.explains(None, case, np.array([[[1.0, lowest, 3.0]]], np.float32))[0]
+    assert not entry.explains(None, case, np.array([[[1.0, -np.inf, 3.0]]], np.float32))[0]
+    assert not entry.explains(None, case, np.array([[[np.nan, np.nan, 3.0]]], np.float32))[0]
+    half = case.replace(input=x.astype(np.float16))  # oneDNN's half kernels: -inf
+    assert entry.explains(None, half, np.array([[[1.0, -np.inf, 3.0]]], np.float16))[0]
+    assert entry.explains(None, half, np.array([[[1.0, -65504.0, 3.0]]], np.float16))[0]
+    assert not entry.explains(None, half, np.array([[[1.0, 0.0, 3.0]]], np.float16))[0]
+
+
+def test_a_differs_entry_accepts_any_difference_and_is_judged_stale():
+    case = Case("max_pool", np.array([[[1.0, 2.0]]], np.float32), kernel_size=(2,))
+    entry = divergences.parse_entry({"api": "p", "when": "ndim == 1", "why": "w"}, "test")
+    assert entry.expect == "differs" and entry.judged_for_staleness
+    assert entry.explains(None, case, np.array([[[7.0]]], np.float32))[0]
