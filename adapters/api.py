@@ -203,9 +203,20 @@ class Api:
         return case_strategy(self.op, self.ndim, **{**self.draws(), **overrides})
 
     def reaching(self, limit: Limit, **overrides):
-        """Cases ``limit`` covers, clear of the API's other steering limits: for its evidence."""
+        """Cases ``limit`` covers, clear of the API's other limits where their fields allow: the
+        steering ones as in :meth:`draws`, and each other one on fields by the other kinds of a
+        field ``limit`` leaves free. For the limit's evidence."""
         keywords = {name: value for name, value in self.draws(apart_from=limit).items()
                     if name not in limit.on}
+        avoided: dict[str, frozenset] = {}
+        for other in self.versioned_limits():
+            free = [name for name in other.on if name not in limit.on and name not in keywords]
+            if other is not limit and not other.steering and free:
+                avoided[free[0]] = avoided.get(free[0], frozenset()) | other.on[free[0]]
+        for name, kinds in avoided.items():
+            f = fields.field(name)
+            if set(f.kinds) - kinds:
+                keywords[name] = f.drawing(set(f.kinds) - kinds, self.ndim)
         return case_strategy(self.op, self.ndim,
                              **{**keywords, **limit.reaching(self.ndim), **overrides})
 

@@ -162,7 +162,9 @@ AVG3D_HALF = Limit("avg_pool3d is not implemented for float16/bfloat16 on CPU", 
                    raises=raises("NotImplementedError", "not implemented for '(Half|BFloat16)'"))
 AVG3D_SMALL = Limit("avg_pool3d rejects an input smaller than the kernel, padding or not", RAISES,
                     also=lambda c: any(n < k for n, k in zip(c.spatial_size, c.kernel)),
-                    raises=raises("RuntimeError", "smaller than kernel size"))
+                    raises=raises("RuntimeError", "smaller than kernel size"),
+                    reach={"dtype": "float32", "input_size": 1, "kernel_size": 2, "padding": 1,
+                           "stride": 1, "ceil_mode": False})
 F_PADDING_MODE = Limit("has no padding_mode (use torch.nn.Conv*d or F.pad)", NO_PARAMETER,
                        on={"padding_mode": {"reflect", "replicate", "circular"}},
                        parameter="padding_mode")
