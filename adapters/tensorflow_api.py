@@ -291,15 +291,22 @@ POOL_PAD_BELOW_WINDOW = Limit(
                         "padding": ((0, 2),) * ndim, "input_size": 4, "stride": 3,
                         "dilation": 1, "ceil_mode": False})  # the last window overhangs fully
 UNEQUAL = raises("InvalidArgumentError", "equal length strides")
-KERAS_UNEQUAL_STRIDES = Limit(
-    "needs equal strides along height and width: unequal ones raise outside oneDNN and can "
-    "compute wrong values inside it", DIFFERS, on={"stride": {"unequal"}}, raises=UNEQUAL)
 UNEQUAL_STRIDES = Limit(
     "needs equal strides along height and width outside oneDNN (float64)", RAISES,
     on={"stride": {"unequal"}, "dtype": {"float64"}}, raises=UNEQUAL)
 UNEQUAL_STRIDES_FLOAT16 = Limit(
     f"needs equal strides along height and width in float16 {FP16_NATIVE}", RAISES,
     on={"stride": {"unequal"}, "dtype": {"float16"}}, raises=UNEQUAL,
+    probes=({"dtype": "float16", "data_format": "channels_last", "stride": (1, 2)},))
+# Keras decomposes stride with dilation itself (a stride-1 dilated conv, then subsampled)
+KERAS_UNEQUAL_STRIDES = Limit(
+    "needs equal strides along height and width outside oneDNN (float64) unless dilated",
+    RAISES, on={"stride": {"unequal"}, "dtype": {"float64"}, "dilation": {"one"}},
+    raises=UNEQUAL)
+KERAS_UNEQUAL_STRIDES_FLOAT16 = Limit(
+    f"needs equal strides along height and width in float16 unless dilated {FP16_NATIVE}",
+    RAISES, on={"stride": {"unequal"}, "dtype": {"float16"}, "dilation": {"one"}},
+    raises=UNEQUAL,
     probes=({"dtype": "float16", "data_format": "channels_last", "stride": (1, 2)},))
 KERAS_CHANNELS_FIRST_FLOAT64 = Limit(
     "runs channels_first on CPU only through oneDNN (no float64) unless grouped", RAISES,
@@ -383,6 +390,9 @@ def apis() -> list[Api]:
              DEPTHWISE_ROW_STRIDE, CRASH)),
         Api("keras.layers.DepthwiseConv2D", FRAMEWORK, "conv", 2,
             keras_layer("DepthwiseConv2D"),
-            (PADDING_MODE, NOT_DEPTHWISE, STRINGS_ONLY, KERAS_UNEQUAL_STRIDES, CRASH)),
+            # unequal strides as tf.nn.depthwise_conv2d: oneDNN runs them (wrong only where
+            # its brgemm row bug is), TF's own kernels raise
+            (PADDING_MODE, NOT_DEPTHWISE, STRINGS_ONLY, KERAS_UNEQUAL_STRIDES,
+             KERAS_UNEQUAL_STRIDES_FLOAT16, DEPTHWISE_ROW_STRIDE, CRASH)),
     ]
     return result
