@@ -15,6 +15,7 @@ from convparity.adapters import fields
 from convparity.adapters.versions import in_range, installed_version
 from convparity.reference import strategies
 from convparity.reference.case import Case
+from convparity.reference.numerics import Numerics, default_numerics
 
 # What shows that a limit is real, checked against the installed framework by the tests:
 RAISES = "raises"  # the direct translation raises
@@ -144,6 +145,8 @@ class Api:
     limits: tuple[Limit, ...] = ()
     prefer: Mapping[str, Any] = field(default_factory=dict)
     mutation: str = ""  # a meta-test's deliberately broken copy: what was broken (never reported)
+    # what it computes in for a case (None: the case dtype's default), see numerics_for
+    numerics: Callable[[Case], Numerics | None] | None = None
 
     @property
     def id(self) -> str:
@@ -176,6 +179,12 @@ class Api:
     def versioned_limits(self) -> tuple[Limit, ...]:
         """The limits that hold for the installed version (on some machine)."""
         return tuple(lim for lim in self.limits if in_range(self.version, lim.versions))
+
+    def numerics_for(self, case: Case) -> Numerics:
+        """The precisions it computes ``case`` in: as declared, else float32 accumulation for
+        float16/bfloat16 and the dtype itself for float32/float64."""
+        declared = self.numerics(case) if self.numerics else None
+        return declared or default_numerics(case.dtype)
 
     def run(self, case: Case) -> np.ndarray:
         """The API's output for ``case`` as a NumPy array, or ``Unsupported`` with the reason."""

@@ -23,6 +23,7 @@ import numpy as np
 
 from convparity.adapters.api import Api, dilate_kernel
 from convparity.reference.case import Case, array_from_dict
+from convparity.reference.numerics import HALF_PRECISION, Numerics, accumulating_in_storage
 from convparity.reference.testing import check_against_reference
 
 REPLY = "convparity-worker:"  # the prefix of a worker's answers on its stdout
@@ -47,6 +48,17 @@ class Backend:
     switch: Callable[[], contextlib.AbstractContextManager] | None = None
     channels_last_only: bool = False
     undilated: bool = False
+    # what it computes a case in where that differs from the API's default (None: the same)
+    numerics: Callable[[Case], Numerics | None] | None = None
+
+
+def half_in_storage(*ops: str) -> Callable[[Case], Numerics | None]:
+    """float16/bfloat16 cases of ``ops`` (all, if none named) accumulate in their own type."""
+    def numerics(case: Case) -> Numerics | None:
+        half = case.dtype.name in HALF_PRECISION and (not ops or case.op in ops)
+        return accumulating_in_storage(case.dtype) if half else None
+
+    return numerics
 
 
 def _mkldnn_off():
@@ -58,7 +70,8 @@ def _mkldnn_off():
 BACKENDS = {
     "torch": (
         Backend("mkldnn-off", "torch", "oneDNN disabled (torch.backends.mkldnn.flags("
-                "enabled=False))", switch=_mkldnn_off),
+                "enabled=False))", switch=_mkldnn_off,
+                numerics=half_in_storage("conv_transpose")),
         Backend("amx-off", "torch", "oneDNN capped at AVX512_CORE_BF16, AMX off "
                 "(ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16)",
                 variables={"ONEDNN_MAX_CPU_ISA": "AVX512_CORE_BF16"}),
@@ -66,7 +79,7 @@ BACKENDS = {
     "tensorflow": (
         Backend("onednn-off", "tensorflow", "oneDNN disabled (TF_ENABLE_ONEDNN_OPTS=0)",
                 variables={"TF_ENABLE_ONEDNN_OPTS": "0"}, channels_last_only=True,
-                undilated=True),
+                undilated=True, numerics=half_in_storage()),
     ),
 }
 
@@ -134,7 +147,9 @@ class Verdict:
 def verdict(option: Backend, api: Api, case: Case) -> Verdict:
     try:
         actual = run_under(option, api, case)
-        comparison = check_against_reference(actual, case)
+        declared = option.numerics(case) if option.numerics else None
+        comparison = check_against_reference(actual, case,
+                                             numerics=declared or api.numerics_for(case))
     except Exception as error:  # raised under that backend, or another shape
         text = str(error).strip().splitlines()
         return Verdict(option, False, f"{type(error).__name__}: {text[0] if text else ''}")

@@ -32,7 +32,7 @@ from convparity.adapters.conditions import Condition, parse
 from convparity.adapters.versions import in_range
 from convparity.reference.case import Case
 from convparity.reference.compare import compare
-from convparity.reference.tolerance import error_bound, unit_roundoff
+from convparity.reference.tolerance import expectation
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -55,10 +55,11 @@ class Answer:
 
 
 def alongside_oracle(alternative: Callable[..., np.ndarray]) -> Callable[..., Answer]:
-    """An instead-computation whose values sit where the oracle's do, within the oracle's bound."""
+    """An instead-computation whose values sit where the oracle's do: judged as the oracle's
+    would be (rounded once in exact mode, else within the bound around its own values)."""
     @functools.wraps(alternative)
-    def answer(case: Case, dtype=None) -> Answer:
-        return Answer(alternative(case, dtype), error_bound(case))
+    def answer(case: Case, dtype=None, numerics=None) -> Answer:
+        return Answer(*expectation(case, numerics, values=alternative(case, dtype)))
 
     return answer
 
@@ -72,7 +73,7 @@ def lowest_for_neg_inf(case: Case, dtype) -> np.ndarray:
     return np.where(y == -np.inf, float(ml_dtypes.finfo(dtype).min), y)
 
 
-def nan_ignored(case: Case, dtype) -> Answer:
+def nan_ignored(case: Case, dtype, numerics=None) -> Answer:
     """Max pooling over the non-NaN cells only: a window with none of them (only NaN, -inf or
     padding) gives the lowest finite value of ``dtype``, the type returned — in float16 and
     bfloat16 also -inf, which oneDNN's kernels give (TF's own give the lowest value)."""
@@ -126,7 +127,7 @@ def space_to_batch_geometry(case: Case) -> list[tuple]:
     return dims
 
 
-def space_to_batch(case: Case, dtype=None) -> Answer:
+def space_to_batch(case: Case, dtype=None, numerics=None) -> Answer:
     """A strided, dilated conv as TF's ``with_space_to_batch`` computes it (tf.nn.depthwise_conv2d
     with both stride > 1 and dilation > 1): the stride-1 dilated conv ``z`` on the input padded
     by ``(lo, hi)`` per dim ('same': ``(k-1)*d`` halved, the extra after; 'valid': none;
@@ -145,7 +146,8 @@ def space_to_batch(case: Case, dtype=None) -> Answer:
             y = np.take(y, index, axis=axis)
         return y
 
-    return Answer(pick(stride_one.expected()), pick(error_bound(stride_one)))
+    values, bound = expectation(stride_one, numerics)
+    return Answer(pick(values), pick(bound))
 
 
 # What a framework computes instead, by name: (case, the dtype it returned) -> its Answer.
@@ -182,23 +184,24 @@ class Divergence:
         return self.expect == "differs" or (self.expect == "instead"
                                             and not self.sometimes)
 
-    def tells_apart(self, case: Case) -> bool:
+    def tells_apart(self, case: Case, numerics=None) -> bool:
         """Whether ``case`` can show this entry at work: for an ``instead`` entry, its answer and
         the oracle's differ by more than the bound (else agreeing proves nothing)."""
         if self.expect != "instead":
             return True
-        answer = INSTEAD[self.instead](case, case.dtype)
+        answer = INSTEAD[self.instead](case, case.dtype, numerics)
         if answer.values.shape != case.expected().shape:
             return True
-        return not compare(answer.values, case.expected(), answer.bound, case.dtype).ok
+        return not compare(answer.values, *expectation(case, numerics), case.dtype).ok
 
-    def explains(self, api: Api, case: Case, actual: np.ndarray) -> tuple[bool, str]:
+    def explains(self, api: Api, case: Case, actual: np.ndarray,
+                 numerics=None) -> tuple[bool, str]:
         """Whether ``actual`` (the framework's output, which differs from the oracle) is what
-        this entry expects, and what was found."""
+        this entry expects for an implementation with ``numerics``, and what was found."""
         if self.expect == "differs":
             return True, ""
         if self.expect == "instead":
-            answer = INSTEAD[self.instead](case, np.asarray(actual).dtype)
+            answer = INSTEAD[self.instead](case, np.asarray(actual).dtype, numerics)
             alternative = answer.values
             if alternative.shape != np.shape(actual):
                 return False, (f"its shape {np.shape(actual)} is neither the oracle's nor "
@@ -207,16 +210,12 @@ class Divergence:
                 found = compare(actual, alternative, answer.bound, case.dtype)
                 return found.ok, (f"computes {self.instead}" if found.ok else
                                   f"it does not match {self.instead}: {found.summary()}")
-            # the final rounding is of the alternative's value where it moved, not the oracle's
-            moved = np.isfinite(alternative) & (alternative != case.expected())
-            to_alternative = compare(actual, alternative, answer.bound + np.where(
-                moved, unit_roundoff(case.dtype) * np.abs(alternative), 0.0), case.dtype)
-            mismatched = to_alternative.mismatched
+            mismatched = compare(actual, alternative, answer.bound, case.dtype).mismatched
             if answer.or_else is not None:
                 mismatched = mismatched & compare(actual, answer.or_else, answer.bound,
                                                   case.dtype).mismatched
             if self.sometimes:
-                mismatched = mismatched & compare(actual, case.expected(), error_bound(case),
+                mismatched = mismatched & compare(actual, *expectation(case, numerics),
                                                   case.dtype).mismatched
             if mismatched.any():
                 return False, (f"it matches neither the oracle nor {self.instead}: "

@@ -51,10 +51,12 @@ def check_case(api: Api, case: Case, entries=None) -> Outcome:
             f"{api.id} raised {type(error).__name__}: {first_line}\n  for {case.call_repr()}\n"
             f"  (if {api.framework} cannot express this, add a Limit to its adapter)"))
     divergence = divergences.matching(api, case, entries)
+    numerics = api.numerics_for(case)
     try:
-        comparison = check_against_reference(actual, case)
+        comparison = check_against_reference(actual, case, numerics=numerics)
     except AssertionError as error:  # shapes differ
-        explained, found = divergence.explains(api, case, actual) if divergence else (False, "")
+        explained, found = (divergence.explains(api, case, actual, numerics) if divergence
+                            else (False, ""))
         if explained:
             return Outcome(DIVERGENCE, case, divergence=divergence, detail=found or str(error))
         return Outcome(FAIL, case, divergence=divergence, detail=(
@@ -64,13 +66,15 @@ def check_case(api: Api, case: Case, entries=None) -> Outcome:
     if comparison.ok:
         # Agreeing under a divergence is allowed; one that never differs where it could is stale
         # (see Sweep).
-        seen = divergence if divergence and divergence.tells_apart(case) else None
+        seen = divergence if divergence and divergence.tells_apart(case, numerics) else None
         return Outcome(AGREE, case, comparison, seen)
-    explained, found = divergence.explains(api, case, actual) if divergence else (False, "")
+    explained, found = (divergence.explains(api, case, actual, numerics) if divergence
+                        else (False, ""))
     if explained:
         return Outcome(DIVERGENCE, case, comparison, divergence, detail=found)
     rerun = f"actual = get_api({api.id!r}).run(case)  # from convparity.adapters.registry"
-    report = f"{failure_report(comparison, case, what=api.id, rerun=rerun)}\nSeen on {where()}"
+    report = (f"{failure_report(comparison, case, what=api.id, rerun=rerun, numerics=numerics)}"
+              f"\nSeen on {where()}")
     if divergence is None:
         return Outcome(FAIL, case, comparison, detail=report)
     return Outcome(FAIL, case, comparison, divergence, detail=(

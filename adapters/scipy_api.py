@@ -14,6 +14,7 @@ import numpy as np
 
 from convparity.adapters.api import NO_PARAMETER, RAISES, Api, Limit, dilate_kernel, raises
 from convparity.reference.case import Case
+from convparity.reference.numerics import Numerics, accumulating_in_storage
 
 FRAMEWORK = "scipy"
 
@@ -57,6 +58,12 @@ def conv_by_correlate(case: Case):
     return np.moveaxis(y, 1, -1) if case.data_format == "channels_last" else y
 
 
+def in_storage(case: Case) -> Numerics:
+    """NumPy/SciPy sum in the arrays' own type: a float16 correlation (1-D) and the channel
+    sums this adapter adds accumulate in float16."""
+    return accumulating_in_storage(case.dtype)
+
+
 HALF = Limit("rejects float16 and bfloat16 input (1-D correlate takes them through NumPy)",
              RAISES, on={"dtype": {"float16", "bfloat16"}},
              raises=raises("ValueError", "not available for this type|Unsupported type"))
@@ -74,7 +81,7 @@ def apis() -> list[Api]:
     ]
     result += [
         Api("scipy.signal.correlate", FRAMEWORK, "conv", n, conv_by_correlate,
-            (PADDING_MODE,) + ((HALF,) if n > 1 else ()))
+            (PADDING_MODE,) + ((HALF,) if n > 1 else ()), numerics=in_storage)
         for n in (1, 2, 3)
     ]
     return result

@@ -8,11 +8,13 @@ conv ``(O, I/g, *k)`` -> ``(*k, I/g, O)``; transposed ``(I, O, *k)`` -> ``(*k, O
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 
 import numpy as np
 
+from convparity.adapters import environment
 from convparity.adapters.api import (
     DIFFERS,
     HALF_PADDING_ONLY_WINDOW,
@@ -29,6 +31,11 @@ from convparity.adapters.api import (
 )
 from convparity.adapters.divergences import space_to_batch_geometry
 from convparity.reference.case import Case
+from convparity.reference.numerics import (
+    HALF_PRECISION,
+    Numerics,
+    accumulating_in_storage,
+)
 
 FRAMEWORK = "tensorflow"
 FORMATS = {(1, False): "NCW", (2, False): "NCHW", (3, False): "NCDHW",
@@ -330,6 +337,23 @@ KERAS_OUTPUT_PADDING = Limit(
     reach=OUTPUT_PADDING_AT_STRIDE)
 
 
+def numerics(case: Case, machine: dict | None = None) -> Numerics | None:
+    """What TF computes a float16/bfloat16 case in on ``machine`` (as
+    :func:`~convparity.adapters.environment.machine` gives it; default: this one). oneDNN's
+    kernels accumulate in float32; TF's own ones (oneDNN off, or float16 without AVX512-FP16)
+    and its average pooling in the storage type. The bias is added afterwards (bias_add, or
+    Keras's add): one more rounding in storage. float32/float64 accumulate in themselves (the
+    default)."""
+    name = case.dtype.name
+    if name not in HALF_PRECISION:
+        return None
+    machine = environment.facts() if machine is None else environment.derive_facts(machine)
+    native = machine["tf_onednn"] and (name == "bfloat16" or machine["avx512_fp16"])
+    if case.op == "avg_pool" or not native:
+        return accumulating_in_storage(name)
+    return Numerics(name, "float32", storage_roundings=int(case.bias is not None))
+
+
 CRASH = HALF_PADDING_ONLY_WINDOW  # the same oneDNN kernels as torch's
 TRANSPOSE_CRASH = HALF_UNREACHED_OUTPUT
 
@@ -395,4 +419,4 @@ def apis() -> list[Api]:
             (PADDING_MODE, NOT_DEPTHWISE, STRINGS_ONLY, KERAS_UNEQUAL_STRIDES,
              KERAS_UNEQUAL_STRIDES_FLOAT16, DEPTHWISE_ROW_STRIDE, CRASH)),
     ]
-    return result
+    return [dataclasses.replace(api, numerics=numerics) for api in result]

@@ -8,6 +8,7 @@ import functools
 
 import numpy as np
 
+from convparity.adapters import environment
 from convparity.adapters.api import (
     HALF_PADDING_ONLY_WINDOW,
     NO_PARAMETER,
@@ -19,6 +20,7 @@ from convparity.adapters.api import (
     raises,
 )
 from convparity.reference.case import Case
+from convparity.reference.numerics import HALF_PRECISION, Numerics, accumulating_in_storage
 
 FRAMEWORK = "torch"
 
@@ -170,6 +172,21 @@ F_PADDING_MODE = Limit("has no padding_mode (use torch.nn.Conv*d or F.pad)", NO_
                        parameter="padding_mode")
 
 
+def numerics(case: Case, machine: dict | None = None) -> Numerics | None:
+    """What torch computes a case in on ``machine`` (default: this one): the default (float32
+    accumulation for float16/bfloat16), except transposed convs in float16/bfloat16, which
+    round partial sums to the storage type on some paths (measured up to 106x the
+    float32-accumulation bound on tiny cases, Sapphire Rapids), and float16 convs on a CPU
+    without AVX512-FP16, where oneDNN has no float16 kernel (not measured: assumed in float16)."""
+    name = case.dtype.name
+    if name not in HALF_PRECISION or case.op not in ("conv", "conv_transpose"):
+        return None
+    facts = environment.facts() if machine is None else environment.derive_facts(machine)
+    if case.op == "conv_transpose" or (name == "float16" and not facts["avx512_fp16"]):
+        return accumulating_in_storage(name)
+    return None
+
+
 def _avg_limits(ndim: int) -> tuple[Limit, ...]:
     limits = [ASYMMETRIC, POOL_PAD, AVG_DILATION]
     if ndim == 1:
@@ -197,8 +214,8 @@ def apis() -> list[Api]:
             module_prefer = {**prefer, "padding_mode": modes} if kind == "conv" else prefer
             result += [
                 Api(f"torch.nn.functional.{F_name}", FRAMEWORK, kind, n, functional(F_name),
-                    F_limits, prefer),
+                    F_limits, prefer, numerics=numerics),
                 Api(f"torch.nn.{module_name}", FRAMEWORK, kind, n, module(module_name), limits,
-                    module_prefer),
+                    module_prefer, numerics=numerics),
             ]
     return result

@@ -13,7 +13,8 @@ import numpy as np
 
 from convparity.reference.case import Case
 from convparity.reference.compare import compare
-from convparity.reference.tolerance import error_bound
+from convparity.reference.numerics import HALF_PRECISION, Numerics, as_numerics
+from convparity.reference.tolerance import expectation
 
 
 def nearby_conventions(case: Case) -> Iterator[tuple[str, Case]]:
@@ -61,6 +62,24 @@ def matching_convention(actual, case: Case) -> str | None:
             continue  # the variant is not a valid call
         if expected.shape != actual.shape:
             continue
-        if compare(actual, expected, error_bound(variant), case.dtype).ok:
+        if compare(actual, *expectation(variant), case.dtype).ok:
             return description
+    return None
+
+
+def matching_numerics(actual, case: Case, numerics: Numerics | None = None) -> str | None:
+    """If ``actual`` fails the bound for ``numerics`` but meets the one for an implementation
+    accumulating in a narrower type (the output's own, or bfloat16/float16), which one:
+    "accumulating in bfloat16"."""
+    actual = np.asarray(actual)
+    numerics = as_numerics(numerics, case.dtype)
+    if case.op == "max_pool" or actual.shape != case.expected().shape:
+        return None
+    narrower = [numerics.storage] if numerics.accumulator != numerics.storage else []
+    narrower += [name for name in HALF_PRECISION if name not in narrower
+                 and name != numerics.accumulator]
+    for name in narrower:
+        if compare(actual, *expectation(case, Numerics(numerics.storage, name)),
+                   numerics.storage).ok:
+            return f"accumulating in {name}"
     return None

@@ -12,21 +12,25 @@ import numpy as np
 
 from convparity.reference.case import Case
 from convparity.reference.compare import Comparison, compare
-from convparity.reference.diagnose import matching_convention
-from convparity.reference.tolerance import error_bound
+from convparity.reference.diagnose import matching_convention, matching_numerics
+from convparity.reference.numerics import Numerics, as_numerics
+from convparity.reference.tolerance import expectation
 
 
-def check_against_reference(actual, case: Case, *, dtype=None) -> Comparison:
-    """The comparison of ``actual`` with ``case.expected()`` within ``error_bound(case)``;
-    ``dtype`` is the precision the implementation computed in (default: the case's)."""
-    dtype = case.dtype if dtype is None else np.dtype(dtype)
-    return compare(actual, case.expected(), error_bound(case, dtype), dtype)
+def check_against_reference(actual, case: Case, *, numerics: Numerics | None = None,
+                            dtype=None) -> Comparison:
+    """The comparison of ``actual`` with the oracle's answer for ``case`` within the bound for
+    an implementation with ``numerics`` (default: float32 accumulation for float16/bfloat16,
+    the dtype itself for float32/float64; ``dtype`` alone: that output dtype, its default
+    accumulator)."""
+    numerics = as_numerics(numerics if numerics is not None else dtype, case.dtype)
+    return compare(actual, *expectation(case, numerics), numerics.storage)
 
 
 def failure_report(comparison: Comparison, case: Case, *, what: str = "the result",
-                   rerun: str | None = None) -> str:
-    """The case as one line, shapes and dtype, the mismatch summary, the convention the result
-    matches instead (if any), and a script that reproduces it."""
+                   rerun: str | None = None, numerics: Numerics | None = None) -> str:
+    """The case as one line, shapes and dtype, the mismatch summary, the convention or the
+    numerics the result matches instead (if any), and a script that reproduces it."""
     lines = [
         f"{what} disagrees with the oracle for",
         f"  {case.call_repr()}",
@@ -36,6 +40,10 @@ def failure_report(comparison: Comparison, case: Case, *, what: str = "the resul
     convention = matching_convention(comparison.actual, case)
     if convention:
         lines.append(f"  {what} matches the oracle with {convention}.")
+    else:
+        found = matching_numerics(comparison.actual, case, numerics)
+        if found:
+            lines.append(f"  {what} matches an implementation {found}.")
     rerun = rerun or "actual = ...  # your implementation's output for `case`"
     lines += [
         "Reproduce with:",
@@ -49,15 +57,18 @@ def failure_report(comparison: Comparison, case: Case, *, what: str = "the resul
     return "\n".join(lines)
 
 
-def assert_matches_reference(actual, case: Case, *, dtype=None, what: str = "the result",
+def assert_matches_reference(actual, case: Case, *, numerics: Numerics | None = None,
+                             dtype=None, what: str = "the result",
                              rerun: str | None = None) -> None:
     """Assert ``actual`` (any array-like: NumPy, torch, TF) equals the oracle's answer for
-    ``case`` within the derived rounding-error bound; shape is checked first."""
+    ``case`` within the derived rounding-error bound for ``numerics`` (see
+    :func:`check_against_reference`); shape is checked first."""
     __tracebackhide__ = True
     actual = np.asarray(actual)
-    comparison = check_against_reference(actual, case, dtype=dtype)
+    comparison = check_against_reference(actual, case, numerics=numerics, dtype=dtype)
     if not comparison.ok:
-        raise AssertionError(failure_report(comparison, case, what=what, rerun=rerun))
+        raise AssertionError(failure_report(comparison, case, what=what, rerun=rerun,
+                                            numerics=numerics))
 
 
 def assert_close(actual, expected, *, bound, dtype=None) -> None:

@@ -1,17 +1,23 @@
 """The derived tolerance: a rounding-error bound per output element, never a guessed rtol.
 
-An output that sums ``n`` products in a type with unit roundoff ``u`` satisfies, for any
-summation order (Higham, *Accuracy and Stability of Numerical Algorithms*, §3.1)::
+An implementation with :class:`~convparity.reference.numerics.Numerics` (storage dtype, unit
+roundoff ``u_out``; accumulator, ``u_acc``; ``b`` partial sums rounded to storage on the way)
+computing an output that sums ``n`` products satisfies, for any summation order (Higham,
+*Accuracy and Stability of Numerical Algorithms*, §3.1)::
 
-    |y_hat - y| <= gamma_n * sum_i |x_i * w_i|,      gamma_n = n*u / (1 - n*u)
+    |y_hat - y| <= gamma_n(u_acc) * m + gamma_b(u_out) * m + u_out*|y| + half a subnormal,
 
-where ``y`` is the exact result on the (already rounded) inputs. The final rounding to the output
-type adds at most half an ulp, bounded by ``u*|y|`` (plus half the smallest subnormal). The oracle
-supplies both ``y`` and ``sum |x_i w_i|`` (itself run on ``|x|``, ``|w|``, ``|b|``).
+``gamma_k(u) = k*u / (1 - k*u)``, ``m = sum_i |x_i * w_i|``, ``y`` the exact result on the
+(already rounded) inputs; the final rounding to the output type is the ``u_out*|y|``. The oracle
+supplies ``y`` and ``m`` (itself run on ``|x|``, ``|w|``, ``|b|``), and ``n`` per element: the
+products that reach it (a product with zero padding adds an exact zero; a strided transposed conv
+reaches a fraction of its taps), plus the bias.
 
-Exact mode: when every input is an integer and ``sum |x_i w_i| <= 2**p`` (``p`` the significand
-bits), every partial sum in any order is an integer the type holds exactly, so the bound is 0.
-Max pooling does no arithmetic: its bound is 0 always.
+Exact mode: when every input is an integer and ``m <= 2**p`` for the accumulator's ``p`` (and the
+storage's, if partial sums are rounded to it), every partial sum is an integer held exactly; the
+answer is ``y`` rounded once to the output dtype, at zero tolerance. Max pooling does no
+arithmetic: zero tolerance always. Average pooling is never exact (its division may be a
+reciprocal multiply).
 """
 
 from __future__ import annotations
@@ -21,35 +27,36 @@ import math
 import numpy as np
 
 from convparity.reference.case import SIGNAL_OPS, Case
-
-# Unit roundoff u = 2**-p, p the significand bits (including the implicit one).
-SIGNIFICAND_BITS = {"float16": 11, "bfloat16": 8, "float32": 24, "float64": 53}
-# The smallest subnormal is 2**SMALLEST_EXPONENT.
-SMALLEST_EXPONENT = {"float16": -24, "bfloat16": -133, "float32": -149, "float64": -1074}
+from convparity.reference.numerics import (
+    SIGNIFICAND_BITS,
+    SMALLEST_EXPONENT,
+    Numerics,
+    as_numerics,
+    dtype_name,
+    round_to,
+)
 
 
 def significand_bits(dtype) -> int:
-    name = np.dtype(dtype).name
-    if name not in SIGNIFICAND_BITS:
-        raise TypeError(f"dtype={name}: no rounding model; expected one of "
-                        f"{', '.join(SIGNIFICAND_BITS)}")
-    return SIGNIFICAND_BITS[name]
+    return SIGNIFICAND_BITS[dtype_name(dtype)]
 
 
 def unit_roundoff(dtype) -> float:
     return 2.0 ** -significand_bits(dtype)
 
 
-def gamma(n: int, u: float) -> float:
-    """``gamma_n = n*u / (1 - n*u)``; needs ``n*u < 1``."""
-    if n * u >= 1:
-        raise ValueError(f"n={n} products at unit roundoff {u}: the bound needs n*u < 1")
-    return n * u / (1 - n * u)
+def gamma(n, u: float):
+    """``gamma_n = n*u / (1 - n*u)`` (elementwise for an array ``n``); infinite where
+    ``n*u >= 1``: so many roundings at that precision may lose every digit."""
+    n = np.asarray(n, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        result = np.where(n * u < 1, n * u / np.maximum(1 - n * u, 0.0), np.inf)
+    return float(result) if result.ndim == 0 else result
 
 
 def products_per_output(case: Case) -> int:
-    """How many terms the longest accumulation chain of one output element has (bias included;
-    the division of an average counts as one more rounding)."""
+    """The most terms one output element can sum: kernel taps (times channels per group for a
+    conv), plus the bias; an average's division counts as one more rounding."""
     taps = math.prod(case.kernel)
     if case.op in ("conv", "conv_transpose"):
         weight = case.weight.shape
@@ -60,6 +67,19 @@ def products_per_output(case: Case) -> int:
     if case.op in SIGNAL_OPS:
         return taps
     return 0  # max_pool: no arithmetic
+
+
+def products_reaching(case: Case) -> np.ndarray:
+    """Per output element, the products that reach it (not those with zero padding, not the
+    taps a strided transposed conv skips), plus the bias: the oracle on ones."""
+    if case.op in ("conv", "conv_transpose"):
+        counts = case.replace(bias=None).call(input=np.ones(case.input.shape),
+                                              weight=np.ones(case.weight.shape))
+        return counts + (case.bias is not None)
+    if case.op in SIGNAL_OPS:
+        ones = case.replace(fillvalue=float(case.fillvalue != 0))
+        return ones.call(input=np.ones(case.input.shape), weight=np.ones(case.weight.shape))
+    return np.full(case.expected().shape, float(products_per_output(case)))
 
 
 def magnitude(case: Case) -> np.ndarray:
@@ -74,30 +94,61 @@ def magnitude(case: Case) -> np.ndarray:
     return case.call(**absolute)
 
 
-def is_exact(case: Case, magnitude_: np.ndarray | None = None) -> bool:
-    """Integer-valued inputs whose every partial sum the dtype holds exactly (max pooling: always;
-    average pooling: never, its division rounds)."""
+def is_exact(case: Case, magnitude_: np.ndarray | None = None, numerics=None) -> bool:
+    """Integer-valued inputs whose every partial sum the implementation holds exactly (max
+    pooling: always; average pooling: never, its division rounds)."""
     if case.op in ("max_pool", "avg_pool"):
         return case.op == "max_pool"
+    numerics = as_numerics(numerics, case.dtype)
     values = [np.asarray(a, dtype=np.float64) for a in (case.input, case.weight, case.bias)
               if a is not None]
     if not all(np.all(np.isfinite(v) & (v == np.round(v))) for v in values):
         return False
+    held = SIGNIFICAND_BITS[numerics.accumulator]
+    if numerics.storage_roundings:
+        held = min(held, SIGNIFICAND_BITS[numerics.storage])
     m = magnitude(case) if magnitude_ is None else magnitude_
-    return bool(np.all(m <= 2.0 ** significand_bits(case.dtype)))
+    return bool(np.all(m <= 2.0 ** held))
 
 
-def error_bound(case: Case, dtype=None) -> np.ndarray:
-    """Per output element, the largest error a correct implementation computing ``case`` in
-    ``dtype`` (default: the case's) can make. Zero in exact mode and for max pooling."""
-    dtype = case.dtype if dtype is None else np.dtype(dtype)
+def expectation(case: Case, numerics: Numerics | str | None = None,
+                values: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(answer, bound)``: what an implementation with ``numerics`` (default: the case dtype's,
+    see :func:`~convparity.reference.numerics.default_numerics`) must return for ``case``, and
+    how far from it it may be. ``values`` replaces the oracle's answer (an alternative
+    computation's). In exact mode the answer is rounded once to the storage dtype and the bound
+    is zero."""
+    numerics = as_numerics(numerics, case.dtype)
+    y = case.expected() if values is None else values
     if case.op == "max_pool":
-        return np.zeros(case.expected().shape)
+        return y, np.zeros(y.shape)
     m = magnitude(case)
-    if is_exact(case, m):
-        return np.zeros_like(m)
-    u = unit_roundoff(dtype)
-    half_subnormal = 2.0 ** (SMALLEST_EXPONENT[np.dtype(dtype).name] - 1)
+    if is_exact(case, m, numerics):
+        return round_to(y, numerics.storage), np.zeros(y.shape)
+    return y, _bound(case, numerics, m, y)
+
+
+def error_bound(case: Case, numerics: Numerics | str | None = None) -> np.ndarray:
+    """Per output element, the largest error around the oracle's answer a correct
+    implementation with ``numerics`` can make (a dtype: that storage with its default
+    accumulator). Zero for max pooling, and in exact mode where the answer needs no rounding."""
+    numerics = as_numerics(numerics, case.dtype)
+    y = case.expected()
+    if case.op == "max_pool":
+        return np.zeros(y.shape)
+    m = magnitude(case)
+    if is_exact(case, m, numerics):
+        with np.errstate(invalid="ignore"):
+            return np.abs(round_to(y, numerics.storage) - y)
+    return _bound(case, numerics, m, y)
+
+
+def _bound(case: Case, numerics: Numerics, m: np.ndarray, y: np.ndarray) -> np.ndarray:
+    u_out, u_acc = unit_roundoff(numerics.storage), unit_roundoff(numerics.accumulator)
+    half_subnormal = 2.0 ** (SMALLEST_EXPONENT[numerics.storage] - 1)
+    n = products_reaching(case)
     with np.errstate(invalid="ignore"):
-        return gamma(products_per_output(case), u) * m + u * np.abs(case.expected()) \
-            + half_subnormal
+        bound = gamma(n, u_acc) * m + u_out * np.abs(y) + half_subnormal
+        if numerics.storage_roundings:
+            bound = bound + gamma(numerics.storage_roundings, u_out) * m
+    return bound

@@ -7,6 +7,7 @@ import sys
 USER_TEST = '''
 import numpy as np
 from hypothesis import given, settings
+from convparity.reference.numerics import accumulating_in_storage
 from convparity.reference.strategies import conv_cases
 from convparity.reference.testing import assert_matches_reference
 
@@ -28,13 +29,16 @@ def my_conv2d(x, w, stride, scale=1.0):
 @given(conv_cases(ndim=2, padding=0, groups=1, dilation=1, bias=False,
                   data_format="channels_first", dtype=DTYPE))
 def test_my_conv(case):
-    assert_matches_reference(my_conv2d(case.input, case.weight, case.strides, SCALE), case)
+    assert_matches_reference(my_conv2d(case.input, case.weight, case.strides, SCALE), case,
+                             NUMERICS)
 '''
 
 
-def run_user_suite(tmp_path, dtype, scale):
+def run_user_suite(tmp_path, dtype, scale, declared=True):
+    numerics = "numerics=accumulating_in_storage(case.dtype)" if declared else ""
     (tmp_path / "test_user.py").write_text(
-        USER_TEST.replace("DTYPE", repr(dtype)).replace("SCALE", repr(scale)))
+        USER_TEST.replace("DTYPE", repr(dtype)).replace("SCALE", repr(scale))
+        .replace("NUMERICS", numerics))
     return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
                           cwd=tmp_path, capture_output=True, text=True, timeout=600)
 
@@ -43,6 +47,13 @@ def test_a_correct_user_conv_passes_in_every_float_dtype(tmp_path):
     for dtype in ("float16", "float32", "float64"):
         done = run_user_suite(tmp_path, dtype, 1.0)
         assert done.returncode == 0, dtype + done.stdout[-3000:]
+
+
+def test_an_undeclared_float16_accumulation_fails_and_is_named(tmp_path):
+    # by default float16 is judged as accumulating in float32, as frameworks' CPU convs do
+    done = run_user_suite(tmp_path, "float16", 1.0, declared=False)
+    assert done.returncode == 1
+    assert "matches an implementation accumulating in float16" in done.stdout
 
 
 def test_a_wrong_user_conv_fails_with_the_report(tmp_path):

@@ -8,6 +8,7 @@ from convparity.adapters import parity
 from convparity.adapters.api import to_numpy
 from convparity.adapters.registry import get_api, is_installed
 from convparity.reference.case import Case
+from convparity.reference.compare import ulp
 
 
 def channels_first(case: Case, y: np.ndarray) -> np.ndarray:
@@ -59,6 +60,36 @@ def float32_scaled(case, y, call):
     return (y * np.float32(1 + 2**-10)).astype(y.dtype) if y.dtype == np.float32 else y
 
 
+def accumulating_in_half(case, y, call):
+    """float16/bfloat16 sums kept in the storage type: the products of one input channel and
+    kernel tap at a time (the oracle with a one-hot kernel, exact) added in order, each partial
+    sum rounded to the storage type."""
+    if y.dtype.name not in ("float16", "bfloat16"):
+        return y
+    acc = np.zeros(y.shape, y.dtype)
+    for index in np.ndindex(*case.weight.shape[1:]):
+        one_hot = np.zeros(case.weight.shape)
+        one_hot[(slice(None), *index)] = case.weight[(slice(None), *index)]
+        part = case.replace(bias=None).call(weight=one_hot)
+        acc = (acc.astype(np.float64) + part).astype(y.dtype)
+    if case.bias is not None:
+        acc = (acc.astype(np.float64) + case.call() - case.replace(bias=None).call()).astype(
+            y.dtype)
+    return acc
+
+
+def one_ulp_off(case, y, call):
+    """The first output element one ulp up, in integer-valued cases (exact mode)."""
+    values = [a for a in (case.input, case.weight, case.bias) if a is not None]
+    if y.size == 0 or not all(np.all(a.astype(float) == np.round(a.astype(float))) for a in values):
+        return y
+    y = y.copy()
+    flat = y.reshape(-1)
+    first = float(flat[0])
+    flat[0] = first + float(ulp(np.array(first), y.dtype))  # the next value up in y's type
+    return y
+
+
 BUGS = [
     ("tensorflow.nn.conv2d", "same_at_the_start", same_at_the_start),
     ("torch.nn.functional.avg_pool2d", "count_include_pad_flipped", count_include_pad_flipped),
@@ -67,6 +98,8 @@ BUGS = [
      output_padding_at_the_start),
     ("torch.nn.functional.conv2d", "channels_reversed_in_groups", channels_reversed_in_groups),
     ("torch.nn.functional.conv2d", "float32_scaled", float32_scaled),
+    ("torch.nn.functional.conv2d", "accumulating_in_half", accumulating_in_half),
+    ("torch.nn.functional.conv2d", "one_ulp_off", one_ulp_off),
     ("scipy.signal.convolve2d", "kernel_flipped",
      lambda case, y, call: to_numpy(get_api("scipy.signal.correlate2d").call(
          case.replace(op="correlate")))),

@@ -3,20 +3,29 @@
 import numpy as np
 import pytest
 from hypothesis import given
+from ml_dtypes import bfloat16
 
 from convparity import reference as ref
 from convparity.reference.case import Case
+from convparity.reference.numerics import Numerics
 from convparity.reference.strategies import conv_cases
 from convparity.reference.testing import assert_close, assert_matches_reference
-from convparity.reference.tolerance import error_bound, gamma, is_exact, unit_roundoff
+from convparity.reference.tolerance import (
+    error_bound,
+    expectation,
+    gamma,
+    is_exact,
+    products_reaching,
+    unit_roundoff,
+)
 
 
 def test_gamma_and_unit_roundoff():
     assert unit_roundoff(np.float32) == 2.0**-24
     assert unit_roundoff(np.float16) == 2.0**-11
     assert gamma(4, 2.0**-24) == pytest.approx(4 * 2**-24 / (1 - 4 * 2**-24), rel=1e-15)
-    with pytest.raises(ValueError, match="n=4096 products"):
-        gamma(4096, 2.0**-11)
+    assert gamma(4096, 2.0**-11) == np.inf  # so many float16 roundings may lose every digit
+    assert gamma(np.array([1, 2]), 0.25).tolist() == [1 / 3, 1.0]
 
 
 def test_bound_by_hand():
@@ -30,11 +39,50 @@ def test_bound_by_hand():
     assert error_bound(case)[0, 0, 0] == pytest.approx(expected, rel=1e-15)
 
 
-def test_integer_data_get_zero_tolerance_while_partial_sums_are_exact():
+def test_half_precision_accumulates_in_float32_unless_told_otherwise():
+    # the same sums in float16: gamma_3 at the accumulator's u, the final rounding at float16's,
+    # half float16's smallest subnormal (2**-24 / 2)
+    case = Case("conv", np.array([[[0.5, -0.25, 2.125]]], np.float16),
+                np.array([[[1.0, 1.0, 1.0]]], np.float16))
+    u_acc, u_out = 2.0**-24, 2.0**-11
+    assert error_bound(case)[0, 0, 0] == pytest.approx(
+        3 * u_acc / (1 - 3 * u_acc) * 2.875 + u_out * 2.375 + 2.0**-25, rel=1e-15)
+    in_storage = Numerics("float16", "float16")
+    assert error_bound(case, in_storage)[0, 0, 0] == pytest.approx(
+        3 * u_out / (1 - 3 * u_out) * 2.875 + u_out * 2.375 + 2.0**-25, rel=1e-15)
+    two_stored = Numerics("float16", "float32", storage_roundings=2)
+    assert error_bound(case, two_stored)[0, 0, 0] == pytest.approx(
+        error_bound(case)[0, 0, 0] + 2 * u_out / (1 - 2 * u_out) * 2.875, rel=1e-15)
+
+
+def test_only_the_products_that_reach_an_output_count():
+    # kernel 3, padding 1 over 2 cells: each output has one tap on the zero padding -> 2, 2;
+    # a stride-2 transposed conv with kernel 2 reaches each output by one tap -> 1, 1, 1, 1
+    padded = Case("conv", np.ones((1, 1, 2)), np.ones((1, 1, 3)), padding=1)
+    assert products_reaching(padded).ravel().tolist() == [2.0, 2.0]
+    assert products_reaching(padded.replace(bias=np.ones(1))).ravel().tolist() == [3.0, 3.0]
+    spread = Case("conv_transpose", np.ones((1, 1, 2)), np.ones((1, 1, 2)), stride=2)
+    assert products_reaching(spread).ravel().tolist() == [1.0, 1.0, 1.0, 1.0]
+
+
+def test_integer_data_get_the_exact_result_rounded_once_at_zero_tolerance():
     small = Case("conv", np.full((1, 1, 8), 8.0, np.float16), np.full((1, 1, 8), 8.0, np.float16))
     assert is_exact(small)  # sum |x w| = 512 <= 2**11
     assert not error_bound(small).any()
-    big = small.replace(input=np.full((1, 1, 8), 64.0, np.float16))  # 4096 > 2**11
+    # bfloat16 (8 bits) with float32 accumulation: 200 + 57 = 257 is exact in the accumulator
+    # and rounds once to 256 (a tie between 256 and 258: to the even significand)
+    tie = Case("conv", np.array([[[200.0, 57.0]]]).astype(bfloat16),
+               np.array([[[1.0, 1.0]]]).astype(bfloat16))
+    assert is_exact(tie)
+    answer, bound = expectation(tie)
+    assert answer.ravel().tolist() == [256.0] and not bound.any()
+    assert_matches_reference(np.array([[[256.0]]]).astype(bfloat16), tie)
+    with pytest.raises(AssertionError, match="Mismatched elements: 1 / 1"):
+        assert_matches_reference(np.array([[[258.0]]]).astype(bfloat16), tie)
+    # accumulating in bfloat16 itself, 257 is no longer held: not exact
+    assert not is_exact(tie, numerics=Numerics("bfloat16", "bfloat16"))
+    big = Case("conv", np.full((1, 1, 8), 2.0**12, np.float32),
+               np.full((1, 1, 8), 2.0**13, np.float32))  # sum |x w| = 2**28 > 2**24
     assert not is_exact(big) and error_bound(big).all()
 
 
