@@ -19,6 +19,8 @@ from convparity.reference.dtypes import as_float64
 from convparity.reference.layout import batched_channels_first
 from convparity.reference.windows import PADDING_MODES, conv_output_size, pad, walk
 
+GATHER_BYTES = 64 * 2**20  # the most the gathered taps of one block of output rows may take
+
 
 def check_weight(weight, ndim: int, *, layout: str) -> np.ndarray:
     w = as_float64("weight", weight)
@@ -82,13 +84,24 @@ def _conv(
 
     xp = pad(x, pads, mode=padding_mode)
     xp = xp.reshape(n_batch, groups, c_per_group, *xp.shape[2:])
-    # Gather what every tap sees: cols[n, g, c, t, i] = xp[n, g, c, i*s + t*d] ...
-    cols = np.empty((n_batch, groups, c_per_group, math.prod(kernel_size), *out_size))
-    for j, (_, window) in enumerate(walk(kernel_size, stride, dilation, out_size)):
-        cols[:, :, :, j] = xp[(..., *window)]
-    # ... then contract: y[n, g, o, i] = sum_{c, t} w[g, o, c, t] * cols[n, g, c, t, i].
-    wg = w.reshape(groups, o_per_group, c_per_group * math.prod(kernel_size))
-    y = wg @ cols.reshape(n_batch, groups, wg.shape[-1], math.prod(out_size))
+    taps_ = math.prod(kernel_size)
+    wg = w.reshape(groups, o_per_group, c_per_group * taps_)
+    y = np.empty((n_batch, groups, o_per_group, *out_size))
+    # A block of output rows (first spatial dim) at a time, so the gathered taps stay within
+    # GATHER_BYTES; each row is summed whole, in one order, whatever the block.
+    row = n_batch * channels * taps_ * math.prod(out_size[1:]) * 8
+    rows = max(1, min(out_size[0], GATHER_BYTES // max(row, 1)))
+    for first in range(0, out_size[0], rows):
+        block = (min(rows, out_size[0] - first), *out_size[1:])
+        shift = first * stride[0]
+        # Gather what every tap sees: cols[n, g, c, t, i] = xp[n, g, c, i*s + t*d] ...
+        cols = np.empty((n_batch, groups, c_per_group, taps_, *block))
+        for j, (_, window) in enumerate(walk(kernel_size, stride, dilation, block)):
+            first_dim = slice(window[0].start + shift, window[0].stop + shift, window[0].step)
+            cols[:, :, :, j] = xp[(..., first_dim, *window[1:])]
+        # ... then contract: y[n, g, o, i] = sum_{c, t} w[g, o, c, t] * cols[n, g, c, t, i].
+        part = wg @ cols.reshape(n_batch, groups, wg.shape[-1], math.prod(block))
+        y[:, :, :, first:first + block[0]] = part.reshape(n_batch, groups, o_per_group, *block)
     y = y.reshape(n_batch, out_channels, *out_size) + b.reshape(-1, *[1] * ndim)
     return restore(y)
 

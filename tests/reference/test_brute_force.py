@@ -29,6 +29,20 @@ def test_conv(case):
     assert_same(case)
 
 
+@given(conv_cases(ranks, **small, input_size=st.integers(3, 7)))
+def test_conv_in_blocks_of_output_rows(case):
+    """The gather bounded to one output row at a time gives the same answer."""
+    from convparity.reference import conv as conv_module
+
+    whole = conv_module.GATHER_BYTES
+    conv_module.GATHER_BYTES = 1
+    try:
+        answer = case.replace().expected()  # a fresh case: nothing cached
+    finally:
+        conv_module.GATHER_BYTES = whole
+    np.testing.assert_array_equal(answer, brute_force.answer(case), err_msg=repr(case))
+
+
 @given(conv_transpose_cases(ranks, **small))
 def test_conv_transpose(case):
     assert_same(case)
