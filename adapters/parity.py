@@ -132,8 +132,9 @@ class Sweep:
 
 def sweep(api: Api, *, max_examples: int = 100, derandomize: bool | None = None,
           seed: int | None = None, entries=None, raise_on_failure: bool = True,
-          **overrides) -> Sweep:
-    """Draw up to ``max_examples`` cases the API can express and check each.
+          cases=None, **overrides) -> Sweep:
+    """Draw up to ``max_examples`` cases the API can express and check each (from its own
+    strategy, or from ``cases``: e.g. real layers).
 
     A drawn case the API cannot express is counted with the reason and replaced by another; if
     every one drawn is, the sweep says so (status ``unsupported``). A failing case is shrunk by
@@ -161,7 +162,7 @@ def sweep(api: Api, *, max_examples: int = 100, derandomize: bool | None = None,
     api.active_limits()  # probes run here, before Hypothesis draws
 
     @config
-    @given(api.strategy(**overrides))
+    @given(api.strategy(**overrides) if cases is None else cases)
     def run(case: Case) -> None:
         reason = api.why_not(case)
         if reason:

@@ -25,8 +25,8 @@ from convparity.reference.conv_transpose import transpose_crops
 from convparity.reference.pooling import pool_geometry
 
 __all__ = [
-    "conv_cases", "conv_transpose_cases", "pool_cases", "signal_cases", "paddings", "DTYPES",
-    "VALUES",
+    "conv_cases", "conv_transpose_cases", "pool_cases", "layer_cases", "signal_cases",
+    "paddings", "DTYPES", "VALUES",
 ]
 
 
@@ -250,6 +250,41 @@ def pool_cases(draw, ndim=2, kind="max", *, batch=_DEFAULT, channels=_DEFAULT,
         fields["count_include_pad"] = _resolve(draw, count_include_pad, st.booleans())
         fields["divisor_override"] = _resolve(draw, divisor_override, None)
     return _valid(Case(f"{kind}_pool", _layout(x, data_format), **fields))
+
+
+@st.composite
+def layer_cases(draw, names=_DEFAULT, *, size=_DEFAULT, data_format=_DEFAULT, dtype=_DEFAULT,
+                values=_DEFAULT, bias=_DEFAULT, seed=_DEFAULT) -> Case:
+    """A real layer (:data:`~convparity.reference.layers.LAYERS`, or those ``names``) at its
+    real channel counts and kernel: the accumulation length of the model. Spatial ``size``
+    (per dim) defaults to the kernel's extent plus 0-2 strides, so that some output sees every
+    tap, batch 1: the budget shrinks the image, never the channels."""
+    from convparity.reference.layers import LAYERS
+
+    chosen = [layer for layer in LAYERS if names is _DEFAULT or layer.name in names]
+    layer = draw(st.sampled_from(chosen))
+    fields = dict(layer.fields)
+    stride = fields.get("stride", 1)
+    if size is _DEFAULT:
+        span = (layer.kernel - 1) * fields.get("dilation", 1) + 1
+        size = span + stride * draw(st.integers(0, 2))
+    size = _resolve(draw, size, None)
+    make = _arrays(draw, values, dtype, seed)
+    data_format = _resolve(draw, data_format, st.sampled_from(["channels_first",
+                                                               "channels_last"]))
+    x = make((1, layer.channels, *(size,) * layer.ndim))
+    if layer.op in ("max_pool", "avg_pool"):
+        return _valid(Case(layer.op, _layout(x, data_format), kernel_size=layer.kernel,
+                           data_format=data_format, **fields))
+    groups = fields.get("groups", 1)
+    if layer.op == "conv":
+        weight = (layer.out_channels, layer.channels // groups, *(layer.kernel,) * layer.ndim)
+    else:
+        weight = (layer.channels, layer.out_channels // groups, *(layer.kernel,) * layer.ndim)
+    w = make(weight)
+    b = make((layer.out_channels,)) if _resolve(draw, bias, st.booleans()) else None
+    return _valid(Case(layer.op, _layout(x, data_format), w, b, data_format=data_format,
+                       **fields))
 
 
 @st.composite

@@ -16,6 +16,8 @@ from convparity.reference.diagnose import matching_convention, matching_numerics
 from convparity.reference.numerics import Numerics, as_numerics
 from convparity.reference.tolerance import expectation
 
+SOURCE_LIMIT = 20_000  # characters of a case's source printed in a failure report
+
 
 def check_against_reference(actual, case: Case, *, numerics: Numerics | None = None,
                             dtype=None) -> Comparison:
@@ -45,12 +47,15 @@ def failure_report(comparison: Comparison, case: Case, *, what: str = "the resul
         if found:
             lines.append(f"  {what} matches an implementation {found}.")
     rerun = rerun or "actual = ...  # your implementation's output for `case`"
+    source = case.to_source()
+    too_large = (f"...  # {len(source):,} characters of arrays: too many to print "
+                 f"(`convparity run` saves the case as JSON for `convparity repro`)")
     lines += [
         "Reproduce with:",
         "    import numpy as np, ml_dtypes",
         "    from convparity.reference.case import Case",
         "    from convparity.reference.testing import assert_matches_reference",
-        f"    case = {case.to_source()}",
+        f"    case = {source if len(source) <= SOURCE_LIMIT else too_large}",
         f"    {rerun}",
         "    assert_matches_reference(actual, case)",
     ]

@@ -26,6 +26,9 @@ def test_tensorflow_half_precision_depends_on_the_machine_and_the_op():
     assert tensorflow_api.numerics(conv(bfloat16), epyc) == Numerics("bfloat16", "float32", 1)
     no_onednn = machine(XEON, TF_ENABLE_ONEDNN_OPTS="0")
     assert tensorflow_api.numerics(conv(bfloat16), no_onednn) == Numerics("bfloat16", "bfloat16")
+    # TF's transposed convs round to the storage type between kernel taps (2 taps + the bias)
+    assert tensorflow_api.numerics(conv(bfloat16, op="conv_transpose"), xeon) == Numerics(
+        "bfloat16", "float32", 3)
     pool = Case("avg_pool", np.ones((1, 1, 4), np.float16), kernel_size=2)
     assert tensorflow_api.numerics(pool, xeon) == Numerics("float16", "float16")
     assert tensorflow_api.numerics(conv(np.float32), epyc) is None  # the default
