@@ -267,7 +267,9 @@ def layer_cases(draw, names=_DEFAULT, *, size=_DEFAULT, data_format=_DEFAULT, dt
     stride = fields.get("stride", 1)
     if size is _DEFAULT:
         span = (layer.kernel - 1) * fields.get("dilation", 1) + 1
-        size = span + stride * draw(st.integers(0, 2))
+        lo = fields.get("padding", 0) if layer.op != "conv_transpose" else 0
+        inside = -(-lo // stride) * stride - lo  # the first window clear of the padding
+        size = inside + span + stride * draw(st.integers(0, 2))
     size = _resolve(draw, size, None)
     make = _arrays(draw, values, dtype, seed)
     data_format = _resolve(draw, data_format, st.sampled_from(["channels_first",

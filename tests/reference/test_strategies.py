@@ -9,12 +9,15 @@ import pytest
 from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
+from convparity.reference.layers import LAYERS
 from convparity.reference.strategies import (
     conv_cases,
     conv_transpose_cases,
+    layer_cases,
     pool_cases,
     signal_cases,
 )
+from convparity.reference.tolerance import products_reaching
 
 
 def is_integer_valued(case):
@@ -111,3 +114,17 @@ def test_fixed_values_and_strategies_are_both_accepted():
                  pool_cases(st.integers(1, 3), st.sampled_from(["max", "avg"])), signal_cases()))
 def test_every_drawn_case_is_valid(case):
     case.expected()  # raises for an invalid configuration
+
+
+@pytest.mark.parametrize("layer", LAYERS, ids=lambda layer: layer.name)
+@settings(max_examples=3, database=None, deadline=None)
+@given(data=st.data())
+def test_layer_cases_keep_the_real_accumulation_length(layer, data):
+    """Real channels and kernel; the image shrunk only so far that some output sees every tap."""
+    case = data.draw(layer_cases([layer.name], bias=False))
+    channels = case.input.shape[-1 if case.data_format == "channels_last" else 1]
+    assert channels == layer.channels and tuple(case.kernel) == (layer.kernel,) * layer.ndim
+    if layer.op in ("conv", "conv_transpose"):
+        per_output = layer.products if layer.op == "conv" else layer.channels * (
+            layer.kernel // layer.fields.get("stride", 1)) ** layer.ndim
+        assert products_reaching(case).max() == per_output
