@@ -1,7 +1,7 @@
 """The ``convparity`` command: the parity sweep over every installed framework API.
 
     convparity run [--frameworks torch,tensorflow] [--ops conv,max_pool] [--examples 100]
-                   [--seed 0] [--report report.html|.md|.json]
+                   [--seed 0] [--report report.html|.md|.json] [--layers]
     convparity frameworks
     convparity support-table [--write README.md]
     convparity repro FILE
@@ -24,6 +24,8 @@ from convparity.adapters.registry import (
     installed_frameworks,
 )
 from convparity.reference.case import OPS, Case
+from convparity.reference.layers import LAYERS
+from convparity.reference.strategies import layer_cases
 
 
 def progress(done: int, total: int, label: str, stream=sys.stderr) -> None:
@@ -61,13 +63,16 @@ def run(args) -> int:
             if api.op in ops]
     sweeps = []
     start = time.perf_counter()
+    if args.layers:  # the layer zoo instead of the op's strategies, for the APIs it reaches
+        apis = [api for api in apis if layer_names(api)]
     for i, api in enumerate(apis):
         progress(i, len(apis), api.id)
+        cases = layer_cases(layer_names(api)) if args.layers else None
         sweeps.append(parity.sweep(api, max_examples=args.examples, seed=args.seed,
-                                   derandomize=False, raise_on_failure=False))
+                                   derandomize=False, raise_on_failure=False, cases=cases))
     progress(len(apis), len(apis), f"done in {time.perf_counter() - start:.0f} s")
     print_table(sweeps)
-    settings = {"examples": args.examples, "seed": args.seed, "ops": ops,
+    settings = {"examples": args.examples, "seed": args.seed, "ops": ops, "layers": args.layers,
                 "frameworks": selected_frameworks(args.frameworks)}
     for path in args.report or []:
         report.write(path, sweeps, settings)
@@ -75,6 +80,11 @@ def run(args) -> int:
     failed = [s for s in sweeps if s.status == parity.FAIL]
     save_failures(failed, pathlib.Path(args.save_failures))
     return 1 if failed else 0
+
+
+def layer_names(api) -> list[str]:
+    """The zoo's layers this API computes (its op and rank)."""
+    return [layer.name for layer in LAYERS if layer.op == api.op and layer.ndim == api.ndim]
 
 
 def print_table(sweeps) -> None:
@@ -185,6 +195,8 @@ def main(argv=None) -> int:
     run_parser.add_argument("--ops", help=f"comma-separated, of {', '.join(OPS)}")
     run_parser.add_argument("--examples", type=int, default=100, help="cases per API")
     run_parser.add_argument("--seed", type=int, default=0, help="Hypothesis seed")
+    run_parser.add_argument("--layers", action="store_true",
+                            help="sweep real layers (the zoo: real channel counts) instead")
     run_parser.add_argument("--report", action="append", metavar="PATH",
                             help="write a .json, .md or .html report (repeatable)")
     run_parser.add_argument("--save-failures", default="convparity-failures", metavar="DIR",

@@ -60,3 +60,15 @@ def test_a_failure_exits_1_saves_the_case_and_repro_reruns_it(tmp_path, monkeypa
     assert len(saved) == 1
     assert cli.main(["repro", str(saved[0])]) == 1
     assert "fail" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(not is_installed("torch"), reason="torch is not installed")
+def test_run_layers_sweeps_the_zoo_for_the_apis_it_reaches(tmp_path):
+    done = convparity("run", "--frameworks", "torch", "--ops", "max_pool", "--layers",
+                      "--examples", "3", "--report", "r.json", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    data = json.loads((tmp_path / "r.json").read_text())
+    # the zoo has a 2-D max pool only (ResNet-50's, after the stem)
+    assert {r["api"] for r in data["results"]} == {"torch.nn.functional.max_pool2d",
+                                                   "torch.nn.MaxPool2d"}
+    assert all(r["status"] == "agree" for r in data["results"])
