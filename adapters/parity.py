@@ -24,6 +24,7 @@ from convparity.reference.compare import Comparison
 from convparity.reference.testing import check_against_reference, failure_report
 
 AGREE, DIVERGENCE, UNSUPPORTED, FAIL = "agree", "divergence", "unsupported", "fail"
+DTYPE_ORDER = ["bfloat16", "float16", "float32", "float64"]
 
 SESSION_SWEEPS: list = []  # every sweep of a real API run in this process, for session reports
 
@@ -100,9 +101,17 @@ class Sweep:
     failing_case: Case | None = None  # the shrunk failing case
     reasons: Counter = field(default_factory=Counter)  # why drawn cases were not supported
     all_unsupported: bool = False  # the API's limits covered every case drawn
+    by_dtype: dict = field(default_factory=dict)  # dtype -> Counter of statuses
+    worst_by_dtype: dict = field(default_factory=dict)  # dtype -> [worst ratio, worst ulps]
 
     def record(self, outcome: Outcome) -> None:
         self.counts[outcome.status] += 1
+        dtype = outcome.case.dtype.name
+        self.by_dtype.setdefault(dtype, Counter())[outcome.status] += 1
+        if outcome.comparison is not None and outcome.status == AGREE:
+            worst = self.worst_by_dtype.setdefault(dtype, [0.0, 0.0])
+            worst[0] = max(worst[0], outcome.comparison.max_ratio)
+            worst[1] = max(worst[1], outcome.comparison.max_ulps)
         if outcome.status == UNSUPPORTED:
             self.reasons[outcome.detail] += 1
         if outcome.divergence is not None:
@@ -120,6 +129,20 @@ class Sweep:
         """Divergences that matched cases here but never differed."""
         return [d for d, (matched, differed) in self.divergences_seen.items()
                 if matched and not differed and d.judged_for_staleness]
+
+    def dtype_status(self, dtype: str) -> str:
+        """The verdict for the cases of one dtype (the failing case's dtype fails)."""
+        if self.failing_case is not None and self.failing_case.dtype.name == dtype:
+            return FAIL
+        counts = self.by_dtype.get(dtype, Counter())
+        if counts[AGREE] == 0 and counts[DIVERGENCE] == 0:
+            return UNSUPPORTED
+        return DIVERGENCE if counts[DIVERGENCE] else AGREE
+
+    @property
+    def dtypes(self) -> list[str]:
+        seen = set(self.by_dtype) | ({self.failing_case.dtype.name} if self.failing_case else set())
+        return sorted(seen, key=DTYPE_ORDER.index)
 
     @property
     def status(self) -> str:

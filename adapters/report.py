@@ -29,6 +29,12 @@ def row(sweep: Sweep) -> dict:
         "unsupported_reasons": dict(sweep.reasons.most_common(3)),
         "divergences": [d.why for d in sweep.divergences_seen],
         "stale_divergences": [d.when.text for d in sweep.stale],
+        "by_dtype": {dtype: {"status": sweep.dtype_status(dtype),
+                             "counts": dict(sweep.by_dtype.get(dtype, {})),
+                             "worst_error_over_bound": finite(worst[0]),
+                             "worst_ulps": finite(worst[1])}
+                     for dtype in sweep.dtypes
+                     for worst in [sweep.worst_by_dtype.get(dtype, [0.0, 0.0])]},
         "failure": sweep.failure,
         "failing_case": sweep.failing_case.to_dict() if sweep.failing_case else None,
     }
@@ -70,11 +76,26 @@ def cell(sweep: Sweep) -> str:
     return text
 
 
+def per_dtype(sweep: Sweep) -> str:
+    """Each dtype's verdict, with its worst error as a fraction of the bound where it agreed:
+    "bfloat16 fail · float16 agree (0.31)" shows at a glance which precision fails."""
+    parts = []
+    for dtype in sweep.dtypes:
+        status = sweep.dtype_status(dtype)
+        text = f"{dtype} {STATUS_TEXT[status]}"
+        worst = sweep.worst_by_dtype.get(dtype)
+        if status == AGREE and worst:
+            text += f" ({worst[0]:.2g})"
+        parts.append(text)
+    return " · ".join(parts)
+
+
 def tooltip(sweep: Sweep) -> str:
     """The cell, the counts, and the divergences seen (their explanations)."""
     counts = ", ".join(f"{k}: {v}" for k, v in sweep.counts.items())
     seen = " | ".join(d.describe() for d in sweep.divergences_seen)
-    return f"{cell(sweep)} [{counts}]" + (f" Known divergences: {seen}" if seen else "")
+    return (f"{cell(sweep)} [{counts}] per dtype: {per_dtype(sweep)}"
+            + (f" Known divergences: {seen}" if seen else ""))
 
 
 def to_markdown(sweeps: list[Sweep], settings: dict) -> str:
@@ -82,10 +103,11 @@ def to_markdown(sweeps: list[Sweep], settings: dict) -> str:
     lines = [f"### convparity: {summary(sweeps)}", "", f"Frameworks: {versions}. "
              f"Examples per API: {settings.get('examples')}.", "",
              *(f"{line}  " for line in environment_lines(sweeps)), "",
-             "| op | API | result | agree / divergence / unsupported |", "|---|---|---|---|"]
+             "| op | API | result | per dtype | agree / divergence / unsupported |",
+             "|---|---|---|---|---|"]
     for s in sweeps:
         c = s.counts
-        lines.append(f"| {s.api.op} {s.api.ndim}-D | `{s.api.id}` | {cell(s)} | "
+        lines.append(f"| {s.api.op} {s.api.ndim}-D | `{s.api.id}` | {cell(s)} | {per_dtype(s)} | "
                      f"{c[AGREE]} / {c[DIVERGENCE]} / {c[UNSUPPORTED]} |")
     for s in sweeps:
         if s.status == FAIL:

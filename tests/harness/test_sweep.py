@@ -88,3 +88,23 @@ def test_the_session_report_holds_only_real_apis():
     assert len(parity.SESSION_SWEEPS) == before
     parity.sweep(api, max_examples=5)
     assert parity.SESSION_SWEEPS[-1].api is api
+
+
+def test_verdicts_per_dtype_show_which_precision_fails():
+    from convparity.adapters import report
+
+    api = get_api("scipy.signal.correlate2d")
+
+    def wrong_in_float32(case, y, call):
+        return -y if y.dtype == "float32" else y
+
+    result = parity.sweep(parity.broken(api, "negated float32", wrong_in_float32),
+                          max_examples=40, seed=3, raise_on_failure=False,
+                          dtype=st.sampled_from(["float64", "float32"]), values="normal")
+    assert result.status == parity.FAIL
+    assert result.dtype_status("float32") == parity.FAIL
+    assert result.dtype_status("float64") == parity.AGREE
+    row = report.row(result)["by_dtype"]
+    assert row["float32"]["status"] == "fail" and row["float64"]["status"] == "agree"
+    assert report.per_dtype(result).startswith("float32 ") and "float64 agree" in \
+        report.per_dtype(result)
