@@ -31,6 +31,7 @@ from convparity.adapters.api import (
     strided,
 )
 from convparity.adapters.divergences import space_to_batch_geometry
+from convparity.adapters.versions import in_range, installed_version
 from convparity.reference.case import Case
 from convparity.reference.numerics import (
     HALF_PRECISION,
@@ -349,7 +350,10 @@ def numerics(case: Case, machine: dict | None = None) -> Numerics | None:
     if name not in HALF_PRECISION:
         return None
     machine = environment.facts() if machine is None else environment.derive_facts(machine)
-    native = machine["tf_onednn"] and (name == "bfloat16" or machine["avx512_fp16"])
+    # float16 through oneDNN measured only with TF 2.21 (TF 2.19's Keras grouped and 3-D convs
+    # sum float16 in float16 on the same CPU)
+    native = machine["tf_onednn"] and (name == "bfloat16" or (
+        machine["avx512_fp16"] and in_range(installed_version(FRAMEWORK), ">=2.21")))
     if case.op == "avg_pool" or not native:
         return accumulating_in_storage(name)
     bias = int(case.bias is not None)
