@@ -2,6 +2,7 @@
 
     convparity run [--frameworks torch,tensorflow] [--ops conv,max_pool] [--examples 100]
                    [--seed 0] [--report report.html|.md|.json] [--layers]
+                   [--relative-to torch|none]
     convparity frameworks
     convparity support-table [--write README.md]
     convparity repro FILE
@@ -61,6 +62,7 @@ def run(args) -> int:
             raise SystemExit(f"--ops: {op!r} is not one of {', '.join(OPS)}")
     apis = [api for fw in selected_frameworks(args.frameworks) for api in framework_apis(fw)
             if api.op in ops]
+    peer = relative_to(args.relative_to)
     sweeps = []
     start = time.perf_counter()
     if args.layers:  # the layer zoo instead of the op's strategies, for the APIs it reaches
@@ -69,10 +71,12 @@ def run(args) -> int:
         progress(i, len(apis), api.id)
         cases = layer_cases(layer_names(api)) if args.layers else None
         sweeps.append(parity.sweep(api, max_examples=args.examples, seed=args.seed,
-                                   derandomize=False, raise_on_failure=False, cases=cases))
+                                   derandomize=False, raise_on_failure=False, cases=cases,
+                                   peer=peer))
     progress(len(apis), len(apis), f"done in {time.perf_counter() - start:.0f} s")
     print_table(sweeps)
     settings = {"examples": args.examples, "seed": args.seed, "ops": ops, "layers": args.layers,
+                "relative_to": peer,
                 "frameworks": selected_frameworks(args.frameworks)}
     for path in args.report or []:
         report.write(path, sweeps, settings)
@@ -80,6 +84,17 @@ def run(args) -> int:
     failed = [s for s in sweeps if s.status == parity.FAIL]
     save_failures(failed, pathlib.Path(args.save_failures))
     return 1 if failed else 0
+
+
+def relative_to(name: str) -> str | None:
+    """The peer framework errors are measured against (``none``: no peer)."""
+    if name == "none":
+        return None
+    if name not in ADAPTERS:
+        raise SystemExit(f"--relative-to: {name!r} is not one of {', '.join(ADAPTERS)} or none")
+    if name not in installed_frameworks():
+        raise SystemExit(f"--relative-to: {name} is not installed")
+    return name
 
 
 def layer_names(api) -> list[str]:
@@ -197,6 +212,9 @@ def main(argv=None) -> int:
     run_parser.add_argument("--seed", type=int, default=0, help="Hypothesis seed")
     run_parser.add_argument("--layers", action="store_true",
                             help="sweep real layers (the zoo: real channel counts) instead")
+    run_parser.add_argument("--relative-to", default="torch", metavar="FRAMEWORK",
+                            help="measure each error also relative to this framework's on the "
+                                 "same case (default: torch; none: off)")
     run_parser.add_argument("--report", action="append", metavar="PATH",
                             help="write a .json, .md or .html report (repeatable)")
     run_parser.add_argument("--save-failures", default="convparity-failures", metavar="DIR",

@@ -17,7 +17,7 @@ import hypothesis.errors
 import numpy as np
 from hypothesis import HealthCheck, Phase, assume, given, settings
 
-from convparity.adapters import backends, divergences, environment
+from convparity.adapters import backends, divergences, environment, peers
 from convparity.adapters.api import Api, Unsupported
 from convparity.reference.case import Case
 from convparity.reference.compare import Comparison
@@ -36,10 +36,19 @@ class Outcome:
     comparison: Comparison | None = None
     divergence: divergences.Divergence | None = None
     detail: str = ""
+    relative: float | None = None  # the worst error over a peer framework's on the same case
 
 
-def check_case(api: Api, case: Case, entries=None) -> Outcome:
-    """Run ``case`` through ``api`` and classify the result."""
+def check_case(api: Api, case: Case, entries=None, peer: str | None = None) -> Outcome:
+    """Run ``case`` through ``api`` and classify the result; with ``peer`` (a framework),
+    also the API's worst error relative to that framework's on the same case."""
+    outcome = classify(api, case, entries)
+    if peer and outcome.comparison is not None and outcome.status != UNSUPPORTED:
+        outcome.relative = peers.relative_error(outcome.comparison, api, case, peer)
+    return outcome
+
+
+def classify(api: Api, case: Case, entries=None) -> Outcome:
     try:
         with warnings.catch_warnings():  # a framework's warnings are its business, not ours
             warnings.simplefilter("ignore")
@@ -88,6 +97,31 @@ def where() -> str:
 
 
 @dataclass
+class DtypeStats:
+    """The agreeing cases of one dtype: the worst error over the bound and in ulps, how many
+    output elements were correctly rounded, the worst error relative to the peer's."""
+
+    worst_ratio: float = 0.0
+    worst_ulps: float = 0.0
+    correctly_rounded: int = 0
+    elements: int = 0
+    worst_relative: float | None = None
+
+    def add(self, outcome: Outcome) -> None:
+        comparison = outcome.comparison
+        self.worst_ratio = max(self.worst_ratio, comparison.max_ratio)
+        self.worst_ulps = max(self.worst_ulps, comparison.max_ulps)
+        self.correctly_rounded += comparison.correctly_rounded
+        self.elements += comparison.expected.size
+        if outcome.relative is not None:
+            self.worst_relative = max(self.worst_relative or 0.0, outcome.relative)
+
+    @property
+    def correctly_rounded_share(self) -> float:
+        return self.correctly_rounded / self.elements if self.elements else 1.0
+
+
+@dataclass
 class Sweep:
     """What one API did over a sweep of drawn cases."""
 
@@ -102,16 +136,15 @@ class Sweep:
     reasons: Counter = field(default_factory=Counter)  # why drawn cases were not supported
     all_unsupported: bool = False  # the API's limits covered every case drawn
     by_dtype: dict = field(default_factory=dict)  # dtype -> Counter of statuses
-    worst_by_dtype: dict = field(default_factory=dict)  # dtype -> [worst ratio, worst ulps]
+    stats_by_dtype: dict = field(default_factory=dict)  # dtype -> DtypeStats (agreeing cases)
+    peer: str | None = None  # the framework errors were measured relative to
 
     def record(self, outcome: Outcome) -> None:
         self.counts[outcome.status] += 1
         dtype = outcome.case.dtype.name
         self.by_dtype.setdefault(dtype, Counter())[outcome.status] += 1
         if outcome.comparison is not None and outcome.status == AGREE:
-            worst = self.worst_by_dtype.setdefault(dtype, [0.0, 0.0])
-            worst[0] = max(worst[0], outcome.comparison.max_ratio)
-            worst[1] = max(worst[1], outcome.comparison.max_ulps)
+            self.stats_by_dtype.setdefault(dtype, DtypeStats()).add(outcome)
         if outcome.status == UNSUPPORTED:
             self.reasons[outcome.detail] += 1
         if outcome.divergence is not None:
@@ -155,7 +188,7 @@ class Sweep:
 
 def sweep(api: Api, *, max_examples: int = 100, derandomize: bool | None = None,
           seed: int | None = None, entries=None, raise_on_failure: bool = True,
-          cases=None, **overrides) -> Sweep:
+          cases=None, peer: str | None = None, **overrides) -> Sweep:
     """Draw up to ``max_examples`` cases the API can express and check each (from its own
     strategy, or from ``cases``: e.g. real layers).
 
@@ -164,9 +197,11 @@ def sweep(api: Api, *, max_examples: int = 100, derandomize: bool | None = None,
     Hypothesis; with ``raise_on_failure`` its report is raised as an ``AssertionError``, else
     kept in ``Sweep.failure``. The cases drawn depend only on ``seed`` (or the profile's
     randomness): no example database is read or written, so no case saved for another API or in
-    another directory leaks in.
+    another directory leaks in. With ``peer`` (a framework other than the API's), each agreeing
+    case's error is also measured relative to that framework's on the same case.
     """
-    result = Sweep(api)
+    peer = peer if peer != api.framework else None
+    result = Sweep(api, peer=peer)
     if not api.mutation:
         SESSION_SWEEPS.append(result)
     profile = settings()
@@ -192,7 +227,7 @@ def sweep(api: Api, *, max_examples: int = 100, derandomize: bool | None = None,
             if recording[0]:
                 result.record(Outcome(UNSUPPORTED, case, detail=reason))
             assume(False)
-        outcome = check_case(api, case, entries)
+        outcome = check_case(api, case, entries, peer if recording[0] else None)
         if recording[0]:
             result.record(outcome)
         if outcome.status == FAIL:

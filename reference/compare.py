@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from convparity.reference.numerics import round_to
 from convparity.reference.tolerance import SIGNIFICAND_BITS, SMALLEST_EXPONENT
 
 
@@ -64,6 +65,19 @@ class Comparison:
     def max_ulps(self) -> float:
         finite = self.ulps[np.isfinite(self.ulps)]
         return float(finite.max()) if finite.size else 0.0
+
+    @property
+    def max_error(self) -> float:
+        return float(self.error.max()) if self.error.size else 0.0
+
+    @property
+    def correctly_rounded(self) -> int:
+        """How many elements equal the expected value rounded once to the output dtype (in exact
+        mode the expected value is that already)."""
+        with np.errstate(invalid="ignore"):
+            rounded = round_to(self.expected, self.dtype)
+        same = (self.actual == rounded) | (np.isnan(self.actual) & np.isnan(rounded))
+        return int(same.sum())
 
     def summary(self) -> str:
         total = self.mismatched.size
