@@ -272,7 +272,7 @@ def tiny_case(op: str, ndim: int, *, dtype: str = "float32", channels: int = 1,
 def to_numpy(value) -> np.ndarray:
     """A framework tensor as a NumPy array of the same dtype (bfloat16 through ml_dtypes)."""
     if hasattr(value, "detach"):  # torch
-        value = value.detach()
+        value = value.detach().cpu()
         if str(value.dtype) == "torch.bfloat16":
             import ml_dtypes
 

@@ -2,7 +2,7 @@
 
     convparity run [--frameworks torch,tensorflow] [--ops conv,max_pool] [--examples 100]
                    [--seed 0] [--report report.html|.md|.json] [--layers]
-                   [--relative-to torch|none]
+                   [--relative-to torch|none] [--device cpu|cuda]
     convparity frameworks
     convparity support-table [--write README.md]
     convparity repro FILE
@@ -17,7 +17,7 @@ import sys
 import time
 from fnmatch import fnmatch
 
-from convparity.adapters import backends, environment, parity, report
+from convparity.adapters import backends, devices, environment, parity, report
 from convparity.adapters.registry import (
     ADAPTERS,
     framework_apis,
@@ -67,6 +67,7 @@ def run(args) -> int:
     start = time.perf_counter()
     if args.layers:  # the layer zoo instead of the op's strategies, for the APIs it reaches
         apis = [api for api in apis if layer_names(api)]
+    apis = placed(apis, args.device)
     for i, api in enumerate(apis):
         progress(i, len(apis), api.id)
         cases = layer_cases(layer_names(api)) if args.layers else None
@@ -76,7 +77,7 @@ def run(args) -> int:
     progress(len(apis), len(apis), f"done in {time.perf_counter() - start:.0f} s")
     print_table(sweeps)
     settings = {"examples": args.examples, "seed": args.seed, "ops": ops, "layers": args.layers,
-                "relative_to": peer,
+                "relative_to": peer, "device": args.device,
                 "frameworks": selected_frameworks(args.frameworks)}
     for path in args.report or []:
         report.write(path, sweeps, settings)
@@ -84,6 +85,20 @@ def run(args) -> int:
     failed = [s for s in sweeps if s.status == parity.FAIL]
     save_failures(failed, pathlib.Path(args.save_failures))
     return 1 if failed else 0
+
+
+def placed(apis, device: str) -> list:
+    """The APIs running on ``device``; each framework that cannot is skipped, saying why."""
+    kept, skipped = [], {}
+    for api in apis:
+        reason = skipped.get(api.framework) or devices.why_unavailable(api.framework, device)
+        if reason:
+            skipped[api.framework] = reason
+        else:
+            kept.append(devices.on_device(api, device))
+    for framework, reason in skipped.items():
+        print(f"skipped {framework} on {device}: {reason}")
+    return kept
 
 
 def relative_to(name: str) -> str | None:
@@ -215,6 +230,9 @@ def main(argv=None) -> int:
     run_parser.add_argument("--relative-to", default="torch", metavar="FRAMEWORK",
                             help="measure each error also relative to this framework's on the "
                                  "same case (default: torch; none: off)")
+    run_parser.add_argument("--device", default="cpu", choices=devices.DEVICES,
+                            help="where torch/TensorFlow run (cuda: skipped, saying why, where "
+                                 "there is no GPU)")
     run_parser.add_argument("--report", action="append", metavar="PATH",
                             help="write a .json, .md or .html report (repeatable)")
     run_parser.add_argument("--save-failures", default="convparity-failures", metavar="DIR",

@@ -339,6 +339,30 @@ KERAS_OUTPUT_PADDING = Limit(
     reach=OUTPUT_PADDING_AT_STRIDE)
 
 
+# -- devices (see convparity.adapters.devices) -------------------------------------------------
+def placed(device: str):
+    return tf().device("/GPU:0" if device == "cuda" else "/CPU:0")
+
+
+def gpus() -> list:
+    return tf().config.list_physical_devices("GPU")
+
+
+def device_unavailable(device: str) -> str | None:
+    if not gpus():
+        return (f"no GPU visible to TensorFlow {tf().__version__} "
+                f"(tf.config.list_physical_devices('GPU') is empty)")
+    return None
+
+
+def device_numerics(device: str, case: Case) -> Numerics | None:
+    from convparity.adapters.devices import gpu_numerics
+
+    details = tf().config.experimental.get_device_details(gpus()[0])
+    return gpu_numerics(case, tf32=tf().config.experimental.tensor_float_32_execution_enabled(),
+                        capability=tuple(details.get("compute_capability", (0, 0))))
+
+
 def numerics(case: Case, machine: dict | None = None) -> Numerics | None:
     """What TF computes a float16/bfloat16 case in on ``machine`` (as
     :func:`~convparity.adapters.environment.machine` gives it; default: this one). oneDNN's

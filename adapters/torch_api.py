@@ -4,6 +4,8 @@ as NCHW), not on a copy."""
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 
 import numpy as np
@@ -23,6 +25,7 @@ from convparity.reference.case import Case
 from convparity.reference.numerics import HALF_PRECISION, Numerics, accumulating_in_storage
 
 FRAMEWORK = "torch"
+DEVICE = contextvars.ContextVar("convparity_torch_device", default="cpu")
 
 
 @functools.cache
@@ -44,7 +47,7 @@ def tensor(array: np.ndarray | None, data_format: str = "channels_first"):
         result = t.from_numpy(np.ascontiguousarray(array))
     if data_format == "channels_last":
         result = result.movedim(-1, 1)
-    return result
+    return result if DEVICE.get() == "cpu" else result.to(DEVICE.get())
 
 
 def output(result, case: Case):
@@ -114,7 +117,7 @@ def module(name: str):
             else:
                 layer = cls(*channels, padding=transpose_padding(case),
                             output_padding=case.output_padding, **common)
-            layer = layer.to(w.dtype)
+            layer = layer.to(device=w.device, dtype=w.dtype)
             with t.no_grad():
                 layer.weight.copy_(w)
                 if case.bias is not None:
@@ -170,6 +173,32 @@ AVG3D_SMALL = Limit("avg_pool3d rejects an input smaller than the kernel, paddin
 F_PADDING_MODE = Limit("has no padding_mode (use torch.nn.Conv*d or F.pad)", NO_PARAMETER,
                        on={"padding_mode": {"reflect", "replicate", "circular"}},
                        parameter="padding_mode")
+
+
+# -- devices (see convparity.adapters.devices) -------------------------------------------------
+@contextlib.contextmanager
+def placed(device: str):
+    """Tensors made by this adapter go to ``device`` (modules follow their weight)."""
+    token = DEVICE.set(device)
+    try:
+        yield
+    finally:
+        DEVICE.reset(token)
+
+
+def device_unavailable(device: str) -> str | None:
+    if not torch().cuda.is_available():
+        return (f"no CUDA device: torch.cuda.is_available() is False (torch "
+                f"{torch().__version__})")
+    return None
+
+
+def device_numerics(device: str, case: Case) -> Numerics | None:
+    from convparity.adapters.devices import gpu_numerics
+
+    t = torch()
+    return gpu_numerics(case, tf32=t.backends.cudnn.allow_tf32,
+                        capability=t.cuda.get_device_capability())
 
 
 def numerics(case: Case, machine: dict | None = None) -> Numerics | None:

@@ -67,19 +67,29 @@ def matching_convention(actual, case: Case) -> str | None:
     return None
 
 
+def less_precise(numerics: Numerics) -> list[Numerics]:
+    """Implementations less precise than ``numerics``, the nearest first: float32 on inputs
+    rounded to tfloat32 (TF32 tensor cores) or bfloat16 (oneDNN's bf16 fpmath mode), then
+    accumulating in the output's own type or in bfloat16/float16."""
+    storage = numerics.storage
+    found = []
+    if storage == "float32" and not numerics.inputs:
+        found += [Numerics(storage, numerics.accumulator, inputs=name)
+                  for name in ("tfloat32", "bfloat16")]
+    narrower = [storage] if numerics.accumulator != storage else []
+    narrower += [name for name in HALF_PRECISION if name not in narrower
+                 and name != numerics.accumulator]
+    return found + [Numerics(storage, name) for name in narrower]
+
+
 def matching_numerics(actual, case: Case, numerics: Numerics | None = None) -> str | None:
-    """If ``actual`` fails the bound for ``numerics`` but meets the one for an implementation
-    accumulating in a narrower type (the output's own, or bfloat16/float16), which one:
-    "accumulating in bfloat16"."""
+    """If ``actual`` fails the bound for ``numerics`` but meets the one for a less precise
+    implementation (:func:`less_precise`), which one: "accumulating in bfloat16"."""
     actual = np.asarray(actual)
     numerics = as_numerics(numerics, case.dtype)
     if case.op == "max_pool" or actual.shape != case.expected().shape:
         return None
-    narrower = [numerics.storage] if numerics.accumulator != numerics.storage else []
-    narrower += [name for name in HALF_PRECISION if name not in narrower
-                 and name != numerics.accumulator]
-    for name in narrower:
-        if compare(actual, *expectation(case, Numerics(numerics.storage, name)),
-                   numerics.storage).ok:
-            return f"accumulating in {name}"
+    for candidate in less_precise(numerics):
+        if compare(actual, *expectation(case, candidate), numerics.storage).ok:
+            return candidate.describe().removeprefix(f"{numerics.storage} ")
     return None

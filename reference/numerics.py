@@ -13,13 +13,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# Significand bits p (with the implicit one): unit roundoff u = 2**-p.
-SIGNIFICAND_BITS = {"float16": 11, "bfloat16": 8, "float32": 24, "float64": 53}
+# Significand bits p (with the implicit one): unit roundoff u = 2**-p. tfloat32 (TF32: float32's
+# range, a 10-bit fraction) is no array dtype, only a format tensor cores round inputs to.
+SIGNIFICAND_BITS = {"float16": 11, "bfloat16": 8, "tfloat32": 11, "float32": 24, "float64": 53}
 # The smallest subnormal is 2**SMALLEST_EXPONENT; the largest finite value is below
 # 2**(MAX_EXPONENT + 1).
-SMALLEST_EXPONENT = {"float16": -24, "bfloat16": -133, "float32": -149, "float64": -1074}
-MAX_EXPONENT = {"float16": 15, "bfloat16": 127, "float32": 127, "float64": 1023}
+SMALLEST_EXPONENT = {"float16": -24, "bfloat16": -133, "tfloat32": -136, "float32": -149,
+                     "float64": -1074}
+MAX_EXPONENT = {"float16": 15, "bfloat16": 127, "tfloat32": 127, "float32": 127,
+                "float64": 1023}
 HALF_PRECISION = ("float16", "bfloat16")
+INPUT_ONLY = ("tfloat32",)  # formats that only inputs are rounded to
 
 
 def dtype_name(dtype) -> str:
@@ -37,22 +41,33 @@ def dtype_name(dtype) -> str:
 @dataclass(frozen=True)
 class Numerics:
     """An implementation's precisions: ``storage`` (its output dtype), ``accumulator`` (the dtype
-    its sums run in) and ``storage_roundings``: how many times a partial sum of an output is
-    rounded to the storage precision before the final rounding (0: only the final one)."""
+    its sums run in), ``storage_roundings``: how many times a partial sum of an output is
+    rounded to the storage precision before the final rounding (0: only the final one), and
+    ``inputs``: a lower precision the inputs are rounded to before they are multiplied (TF32
+    tensor cores: ``"tfloat32"``; oneDNN's bf16 fpmath mode: ``"bfloat16"``), or ``None``."""
 
     storage: str
     accumulator: str
     storage_roundings: int = 0
+    inputs: str | None = None
 
     def __post_init__(self):
-        object.__setattr__(self, "storage", dtype_name(self.storage))
-        object.__setattr__(self, "accumulator", dtype_name(self.accumulator))
+        for name in ("storage", "accumulator"):
+            value = dtype_name(getattr(self, name))
+            if value in INPUT_ONLY:
+                raise ValueError(f"{name}={value!r}: {value} is a format inputs are rounded to "
+                                 f"(pass it as inputs=); expected an array dtype")
+            object.__setattr__(self, name, value)
+        if self.inputs is not None:
+            object.__setattr__(self, "inputs", dtype_name(self.inputs))
         if not isinstance(self.storage_roundings, int) or self.storage_roundings < 0:
             raise ValueError(f"storage_roundings={self.storage_roundings!r}: expected an int "
                              f">= 0")
 
     def describe(self) -> str:
         text = f"{self.storage} accumulating in {self.accumulator}"
+        if self.inputs:
+            text += f" on inputs rounded to {self.inputs}"
         if self.storage_roundings:
             text += f", {self.storage_roundings} partial sums rounded to {self.storage}"
         return text
@@ -67,6 +82,15 @@ def default_numerics(dtype) -> Numerics:
 def accumulating_in_storage(dtype) -> Numerics:
     """An implementation whose sums run in its own output dtype."""
     return Numerics(dtype, dtype)
+
+
+def tensor_float32(dtype) -> Numerics:
+    """float32 on TF32 tensor cores (torch's ``allow_tf32``, TF's default on Ampere and later):
+    inputs rounded to a 10-bit fraction, products and sums in float32. Other dtypes: their
+    default."""
+    name = dtype_name(dtype)
+    return Numerics(name, name, inputs="tfloat32") if name == "float32" else \
+        default_numerics(name)
 
 
 def as_numerics(numerics, dtype) -> Numerics:

@@ -13,9 +13,16 @@ supplies ``y`` and ``m`` (itself run on ``|x|``, ``|w|``, ``|b|``), and ``n`` pe
 products that reach it (a product with zero padding adds an exact zero; a strided transposed conv
 reaches a fraction of its taps), plus the bias.
 
-Exact mode: when every input is an integer and ``m <= 2**p`` for the accumulator's ``p`` (and the
-storage's, if partial sums are rounded to it), every partial sum is an integer held exactly; the
-answer is ``y`` rounded once to the output dtype, at zero tolerance. Max pooling does no
+An implementation that rounds its inputs to a lower precision first (``inputs``, unit roundoff
+``u_in``: TF32 tensor cores) multiplies values each within ``u_in`` of the true ones, so every
+product is within ``c = (1 + u_in)**2 - 1`` of its own: the bound above holds with ``m`` grown
+to ``(1 + c)*m``, plus ``c*m`` for the distance from ``y`` (and ``u_out*c*m`` in the last
+rounding).
+
+Exact mode: when every input is an integer (one the input precision holds) and ``m <= 2**p``
+for the accumulator's ``p`` (and the storage's, if partial sums are rounded to it), every
+partial sum is an integer held exactly; the answer is ``y`` rounded once to the output dtype, at
+zero tolerance. Max pooling does no
 arithmetic: zero tolerance always. Average pooling is never exact (its division may be a
 reciprocal multiply).
 """
@@ -104,6 +111,9 @@ def is_exact(case: Case, magnitude_: np.ndarray | None = None, numerics=None) ->
               if a is not None]
     if not all(np.all(np.isfinite(v) & (v == np.round(v))) for v in values):
         return False
+    if numerics.inputs and not all(np.array_equal(round_to(v, numerics.inputs), v)
+                                   for v in values):
+        return False
     held = SIGNIFICAND_BITS[numerics.accumulator]
     if numerics.storage_roundings:
         held = min(held, SIGNIFICAND_BITS[numerics.storage])
@@ -147,8 +157,10 @@ def _bound(case: Case, numerics: Numerics, m: np.ndarray, y: np.ndarray) -> np.n
     u_out, u_acc = unit_roundoff(numerics.storage), unit_roundoff(numerics.accumulator)
     half_subnormal = 2.0 ** (SMALLEST_EXPONENT[numerics.storage] - 1)
     n = products_reaching(case)
+    c = (1 + unit_roundoff(numerics.inputs)) ** 2 - 1 if numerics.inputs else 0.0
     with np.errstate(invalid="ignore"):
-        bound = gamma(n, u_acc) * m + u_out * np.abs(y) + half_subnormal
+        grown = (1 + c) * m  # sum |x' w'| over the rounded inputs x', w'
+        bound = gamma(n, u_acc) * grown + c * m + u_out * (np.abs(y) + c * m) + half_subnormal
         if numerics.storage_roundings:
-            bound = bound + gamma(numerics.storage_roundings, u_out) * m
+            bound = bound + gamma(numerics.storage_roundings, u_out) * grown
     return bound

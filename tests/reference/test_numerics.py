@@ -7,7 +7,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from ml_dtypes import bfloat16
 
-from convparity.reference.numerics import Numerics, default_numerics, round_to
+from convparity.reference.case import Case
+from convparity.reference.numerics import Numerics, default_numerics, round_to, tensor_float32
+from convparity.reference.strategies import conv_cases
+from convparity.reference.testing import assert_matches_reference, check_against_reference
 
 
 def ties_and_neighbours(p: int, low: int, high: int):
@@ -46,3 +49,54 @@ def test_numerics_defaults_and_validation():
         Numerics("int32", "float32")
     with pytest.raises(ValueError, match="storage_roundings=-1"):
         Numerics("float16", "float32", storage_roundings=-1)
+
+
+def test_tfloat32_keeps_eleven_significant_bits():
+    # 1 + 2**-11 is the tie between 1 and 1 + 2**-10: to even; a hair above goes up
+    x = np.array([1 + 2.0**-11, 1 + 2.0**-11 + 2.0**-30, 3 + 2.0**-10, 2.0**-137])
+    assert round_to(x, "tfloat32").tolist() == [1.0, 1 + 2.0**-10, 3.0, 0.0]
+    assert tensor_float32("float32") == Numerics("float32", "float32", inputs="tfloat32")
+    assert tensor_float32("float64") == Numerics("float64", "float64")
+    assert "on inputs rounded to tfloat32" in tensor_float32("float32").describe()
+    with pytest.raises(ValueError, match="storage='tfloat32'.*inputs="):
+        Numerics("tfloat32", "float32")
+
+
+def tf32_conv(case: Case) -> np.ndarray:
+    """A simulated TF32 tensor-core conv (stride 1, no padding, one group): inputs rounded to
+    tfloat32, each product exact in float32 (11 + 11 bits), summed one by one in float32."""
+    x = round_to(case.input, "tfloat32").astype(np.float32)
+    w = round_to(case.weight, "tfloat32").astype(np.float32)
+    n, c = x.shape[:2]
+    kh, kw = w.shape[2:]
+    oh, ow = x.shape[2] - kh + 1, x.shape[3] - kw + 1
+    y = np.zeros((n, w.shape[0], oh, ow), np.float32)
+    for channel in range(c):
+        for i in range(kh):
+            for j in range(kw):
+                taps = x[:, channel, i:i + oh, j:j + ow]
+                y += taps[:, None] * w[None, :, channel, i, j, None, None]
+    return y
+
+
+plain_float32_convs = conv_cases(ndim=2, groups=1, stride=1, padding=0, dilation=1, bias=False,
+                                 dtype="float32", values="normal", data_format="channels_first")
+
+
+@given(plain_float32_convs)
+def test_a_tf32_conv_meets_the_tf32_bound(case):
+    assert_matches_reference(tf32_conv(case), case, numerics=tensor_float32("float32"))
+
+
+def test_a_tf32_conv_fails_the_float32_bound_and_is_named():
+    rng = np.random.default_rng(0)
+    case = Case("conv", rng.standard_normal((1, 4, 6, 6)).astype(np.float32),
+                rng.standard_normal((2, 4, 3, 3)).astype(np.float32))
+    actual = tf32_conv(case)
+    with pytest.raises(AssertionError, match="matches an implementation accumulating in float32 "
+                                             "on inputs rounded to tfloat32"):
+        assert_matches_reference(actual, case)
+    # integers a tfloat32 holds: exact, at zero tolerance, in TF32 too
+    exact = case.replace(input=np.round(4 * case.input), weight=np.round(4 * case.weight))
+    assert_matches_reference(tf32_conv(exact), exact, numerics=tensor_float32("float32"))
+    assert check_against_reference(tf32_conv(exact), exact).bound.max() == 0
