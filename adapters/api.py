@@ -145,8 +145,9 @@ class Api:
     limits: tuple[Limit, ...] = ()
     prefer: Mapping[str, Any] = field(default_factory=dict)
     mutation: str = ""  # a meta-test's deliberately broken copy: what was broken (never reported)
-    # what it computes in for a case (None: the case dtype's default), see numerics_for
-    numerics: Callable[[Case], Numerics | None] | None = None
+    # what it computes a case in on a machine (an environment.machine() record; None: this
+    # one), None for the case dtype's default: see numerics_for
+    numerics: Callable[[Case, dict | None], Numerics | None] | None = None
 
     @property
     def id(self) -> str:
@@ -180,10 +181,11 @@ class Api:
         """The limits that hold for the installed version (on some machine)."""
         return tuple(lim for lim in self.limits if in_range(self.version, lim.versions))
 
-    def numerics_for(self, case: Case) -> Numerics:
-        """The precisions it computes ``case`` in: as declared, else float32 accumulation for
-        float16/bfloat16 and the dtype itself for float32/float64."""
-        declared = self.numerics(case) if self.numerics else None
+    def numerics_for(self, case: Case, machine: dict | None = None) -> Numerics:
+        """The precisions it computes ``case`` in on ``machine`` (default: this process's): as
+        declared, else float32 accumulation for float16/bfloat16 and the dtype itself for
+        float32/float64."""
+        declared = self.numerics(case, machine) if self.numerics else None
         return declared or default_numerics(case.dtype)
 
     def run(self, case: Case) -> np.ndarray:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from convparity.adapters import environment
 from convparity.adapters.api import Api, dilate_kernel
 from convparity.reference.case import Case, array_from_dict
 from convparity.reference.numerics import HALF_PRECISION, Numerics, accumulating_in_storage
@@ -48,14 +49,20 @@ class Backend:
     switch: Callable[[], contextlib.AbstractContextManager] | None = None
     channels_last_only: bool = False
     undilated: bool = False
-    # what it computes a case in where that differs from the API's default (None: the same)
+    # what an in-process switch makes it compute a case in, where that differs from the API's
+    # default (a worker's follows from its variables: the API's numerics on that environment)
     numerics: Callable[[Case], Numerics | None] | None = None
+
+    def numerics_for(self, api: Api, case: Case) -> Numerics:
+        """What ``api`` computes ``case`` in under this backend."""
+        declared = self.numerics(case) if self.numerics else None
+        return declared or api.numerics_for(case, environment.with_variables(self.variables))
 
 
 def half_in_storage(*ops: str) -> Callable[[Case], Numerics | None]:
-    """float16/bfloat16 cases of ``ops`` (all, if none named) accumulate in their own type."""
+    """float16/bfloat16 cases of ``ops`` accumulate in their own type."""
     def numerics(case: Case) -> Numerics | None:
-        half = case.dtype.name in HALF_PRECISION and (not ops or case.op in ops)
+        half = case.dtype.name in HALF_PRECISION and case.op in ops
         return accumulating_in_storage(case.dtype) if half else None
 
     return numerics
@@ -79,7 +86,7 @@ BACKENDS = {
     "tensorflow": (
         Backend("onednn-off", "tensorflow", "oneDNN disabled (TF_ENABLE_ONEDNN_OPTS=0)",
                 variables={"TF_ENABLE_ONEDNN_OPTS": "0"}, channels_last_only=True,
-                undilated=True, numerics=half_in_storage()),
+                undilated=True),
     ),
 }
 
@@ -147,9 +154,8 @@ class Verdict:
 def verdict(option: Backend, api: Api, case: Case) -> Verdict:
     try:
         actual = run_under(option, api, case)
-        declared = option.numerics(case) if option.numerics else None
         comparison = check_against_reference(actual, case,
-                                             numerics=declared or api.numerics_for(case))
+                                             numerics=option.numerics_for(api, case))
     except Exception as error:  # raised under that backend, or another shape
         text = str(error).strip().splitlines()
         return Verdict(option, False, f"{type(error).__name__}: {text[0] if text else ''}")

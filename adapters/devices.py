@@ -72,7 +72,7 @@ def on_device(api: Api, device: str) -> Api:
         with module.placed(device):
             return api.call(case)
 
-    def numerics(case: Case) -> Numerics | None:
+    def numerics(case: Case, machine: dict | None = None) -> Numerics | None:
         return module.device_numerics(device, case)
 
     return dataclasses.replace(api, name=f"{api.name}@{device}", call=call, numerics=numerics)

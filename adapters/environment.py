@@ -58,6 +58,12 @@ def machine() -> dict:
     }
 
 
+def with_variables(variables: dict, info: dict | None = None) -> dict:
+    """This machine's record (or ``info``) as a process with ``variables`` also set sees it."""
+    info = info or machine()
+    return {**info, "variables": {**info["variables"], **variables}}
+
+
 def isa_capped_below_amx(variables: dict) -> bool:
     """``ONEDNN_MAX_CPU_ISA`` (or its old name) caps oneDNN below every AMX ISA."""
     cap = (variables.get("ONEDNN_MAX_CPU_ISA") or variables.get("DNNL_MAX_CPU_ISA") or "ALL")

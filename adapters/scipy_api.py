@@ -58,7 +58,7 @@ def conv_by_correlate(case: Case):
     return np.moveaxis(y, 1, -1) if case.data_format == "channels_last" else y
 
 
-def in_storage(case: Case) -> Numerics:
+def in_storage(case: Case, machine: dict | None = None) -> Numerics:
     """NumPy/SciPy sum in the arrays' own type: a float16 correlation (1-D) and the channel
     sums this adapter adds accumulate in float16."""
     return accumulating_in_storage(case.dtype)

@@ -66,3 +66,17 @@ def test_a_worker_process_runs_registered_apis_with_its_variables():
 def test_an_unknown_backend_is_refused():
     with pytest.raises(ValueError, match="backend='gpu': expected one of mkldnn-off, amx-off"):
         backends.backend("gpu")
+
+
+def test_a_worker_backend_computes_in_what_its_variables_make_the_api_compute_in():
+    from ml_dtypes import bfloat16
+
+    from convparity.reference.case import Case
+    from convparity.reference.numerics import Numerics
+
+    case = Case("conv", np.ones((1, 4, 4, 1), bfloat16), np.ones((1, 2, 2, 1), bfloat16),
+                data_format="channels_last")
+    api = get_api("tensorflow.nn.conv2d")
+    # TF's own kernels (oneDNN off) sum bfloat16 in bfloat16, whatever this process runs
+    assert backends.backend("onednn-off").numerics_for(api, case) == Numerics("bfloat16",
+                                                                              "bfloat16")
