@@ -82,11 +82,17 @@ BACKENDS = {
         Backend("amx-off", "torch", "oneDNN capped at AVX512_CORE_BF16, AMX off "
                 "(ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16)",
                 variables={"ONEDNN_MAX_CPU_ISA": "AVX512_CORE_BF16"}),
+        Backend("torch-bf16-fpmath", "torch", "oneDNN's bf16 fpmath mode, float32 inputs "
+                "rounded to bfloat16 on AMX (ONEDNN_DEFAULT_FPMATH_MODE=BF16)",
+                variables={"ONEDNN_DEFAULT_FPMATH_MODE": "BF16"}),
     ),
     "tensorflow": (
         Backend("onednn-off", "tensorflow", "oneDNN disabled (TF_ENABLE_ONEDNN_OPTS=0)",
                 variables={"TF_ENABLE_ONEDNN_OPTS": "0"}, channels_last_only=True,
                 undilated=True),
+        Backend("tf-bf16-fpmath", "tensorflow", "oneDNN's bf16 fpmath mode, float32 inputs rounded "
+                "to bfloat16 on AMX (TF_SET_ONEDNN_FPMATH_MODE=BF16)",
+                variables={"TF_SET_ONEDNN_FPMATH_MODE": "BF16"}),
     ),
 }
 

@@ -20,7 +20,8 @@ ISA_FLAGS = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx_vnni", "avx512f", "avx
              "amx_int8", "amx_fp16")
 # Variables read at import by the backends inside the frameworks.
 STEERING_VARIABLES = ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA", "TF_ENABLE_ONEDNN_OPTS",
-                      "ONEDNN_DEFAULT_FPMATH_MODE", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+                      "ONEDNN_DEFAULT_FPMATH_MODE", "DNNL_DEFAULT_FPMATH_MODE",
+                      "TF_SET_ONEDNN_FPMATH_MODE", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
                       "OPENBLAS_CORETYPE", "XLA_FLAGS", "TF_NUM_INTRAOP_THREADS")
 # oneDNN's ISA names from the lowest to the highest; a cap at one of these keeps the ones before.
 ONEDNN_ISAS = ("SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2", "AVX512_CORE",
@@ -76,13 +77,22 @@ def derive_facts(info: dict) -> dict:
     flags = set(info["cpu"]["flags"])
     variables = info["variables"]
     capped = isa_capped_below_amx(variables)
+    onednn_amx = bool(flags & {"amx_bf16", "amx_tile"}) and not capped
+    tf_onednn = variables.get("TF_ENABLE_ONEDNN_OPTS", "1").strip() not in ("0", "false")
+    fpmath = (variables.get("ONEDNN_DEFAULT_FPMATH_MODE")
+              or variables.get("DNNL_DEFAULT_FPMATH_MODE") or "").strip().upper()
+    tf_fpmath = variables.get("TF_SET_ONEDNN_FPMATH_MODE", "").strip().upper() or fpmath
     facts = {flag: flag in flags for flag in ISA_FLAGS}
     facts.update({
         "amx": bool(flags & {"amx_bf16", "amx_tile"}),
         "onednn_isa_capped": capped,
         # AMX that oneDNN (torch's and TF's) may use: present and not capped away
-        "onednn_amx": bool(flags & {"amx_bf16", "amx_tile"}) and not capped,
-        "tf_onednn": variables.get("TF_ENABLE_ONEDNN_OPTS", "1").strip() not in ("0", "false"),
+        "onednn_amx": onednn_amx,
+        "tf_onednn": tf_onednn,
+        # oneDNN's bf16 fpmath mode, which its AMX kernels honour (float32 inputs rounded to
+        # bfloat16; with AVX512_CORE_BF16 and below they compute float32 as asked)
+        "onednn_fpmath_bf16": fpmath == "BF16" and onednn_amx,
+        "tf_fpmath_bf16": tf_fpmath == "BF16" and onednn_amx and tf_onednn,
     })
     return facts
 

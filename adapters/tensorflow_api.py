@@ -37,6 +37,7 @@ from convparity.reference.numerics import (
     HALF_PRECISION,
     Numerics,
     accumulating_in_storage,
+    bfloat16_inputs,
 )
 
 FRAMEWORK = "tensorflow"
@@ -369,11 +370,16 @@ def numerics(case: Case, machine: dict | None = None) -> Numerics | None:
     kernels accumulate in float32; TF's own ones (oneDNN off, or float16 without AVX512-FP16)
     and its average pooling in the storage type. The bias is added afterwards (bias_add, or
     Keras's add): one more rounding in storage. float32/float64 accumulate in themselves (the
-    default)."""
+    default), except float32 convs in oneDNN's bf16 fpmath mode (``TF_SET_ONEDNN_FPMATH_MODE``
+    or ``ONEDNN_DEFAULT_FPMATH_MODE`` = BF16) on AMX: inputs rounded to bfloat16 (measured,
+    Sapphire Rapids, every conv; capped at AVX512_CORE_BF16, float32 as asked)."""
     name = case.dtype.name
+    machine = environment.facts() if machine is None else environment.derive_facts(machine)
+    if name == "float32" and machine["tf_fpmath_bf16"] and case.op in ("conv",
+                                                                        "conv_transpose"):
+        return bfloat16_inputs(name)
     if name not in HALF_PRECISION:
         return None
-    machine = environment.facts() if machine is None else environment.derive_facts(machine)
     # float16 through oneDNN measured only with TF 2.21 (TF 2.19's Keras grouped and 3-D convs
     # sum float16 in float16 on the same CPU)
     native = machine["tf_onednn"] and (name == "bfloat16" or (

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
+import sys
 
 import numpy as np
 
@@ -22,7 +23,12 @@ from convparity.adapters.api import (
     raises,
 )
 from convparity.reference.case import Case
-from convparity.reference.numerics import HALF_PRECISION, Numerics, accumulating_in_storage
+from convparity.reference.numerics import (
+    HALF_PRECISION,
+    Numerics,
+    accumulating_in_storage,
+    bfloat16_inputs,
+)
 
 FRAMEWORK = "torch"
 DEVICE = contextvars.ContextVar("convparity_torch_device", default="cpu")
@@ -206,14 +212,38 @@ def numerics(case: Case, machine: dict | None = None) -> Numerics | None:
     accumulation for float16/bfloat16), except transposed convs in float16/bfloat16, which
     round partial sums to the storage type on some paths (measured up to 106x the
     float32-accumulation bound on tiny cases, Sapphire Rapids), and float16 convs on a CPU
-    without AVX512-FP16, where oneDNN has no float16 kernel (not measured: assumed in float16)."""
+    without AVX512-FP16, where oneDNN has no float16 kernel (not measured: assumed in float16).
+    float32 convs in oneDNN's bf16 fpmath mode (``ONEDNN_DEFAULT_FPMATH_MODE=BF16`` for its
+    conv kernels; in this process also torch's ``fp32_precision="bf16"`` switches or
+    ``set_float32_matmul_precision("medium")``, which reach the im2col GEMM of small batches)
+    round their inputs to bfloat16 where AMX runs them (measured, Sapphire Rapids: 1e-3 of
+    sum|x w| off; with oneDNN capped at AVX512_CORE_BF16, float32 as asked)."""
     name = case.dtype.name
-    if name not in HALF_PRECISION or case.op not in ("conv", "conv_transpose"):
+    if case.op not in ("conv", "conv_transpose"):
         return None
     facts = environment.facts() if machine is None else environment.derive_facts(machine)
+    if name == "float32" and facts["onednn_amx"] and (
+            facts["onednn_fpmath_bf16"] or (machine is None and float32_in_bfloat16())):
+        return bfloat16_inputs(name)
+    if name not in HALF_PRECISION:
+        return None
     if case.op == "conv_transpose" or (name == "float16" and not facts["avx512_fp16"]):
         return accumulating_in_storage(name)
     return None
+
+
+def float32_in_bfloat16() -> bool:
+    """This process's torch lets float32 convs or matmuls compute in bfloat16."""
+    if "torch" not in sys.modules:
+        return False
+    t = torch()
+    switches = (t.backends.mkldnn.conv, t.backends.mkldnn.matmul, t.backends)
+    if any(getattr(switch, "fp32_precision", None) == "bf16" for switch in switches):
+        return True
+    try:
+        return t.get_float32_matmul_precision() == "medium"
+    except RuntimeError:  # torch refuses the legacy getter once the new switches are set
+        return False
 
 
 def _avg_limits(ndim: int) -> tuple[Limit, ...]:

@@ -13,7 +13,7 @@ import numpy as np
 
 from convparity.reference.case import Case
 from convparity.reference.compare import compare
-from convparity.reference.numerics import HALF_PRECISION, Numerics, as_numerics
+from convparity.reference.numerics import HALF_PRECISION, Numerics, as_numerics, round_to
 from convparity.reference.tolerance import expectation
 
 
@@ -84,12 +84,30 @@ def less_precise(numerics: Numerics) -> list[Numerics]:
 
 def matching_numerics(actual, case: Case, numerics: Numerics | None = None) -> str | None:
     """If ``actual`` fails the bound for ``numerics`` but meets the one for a less precise
-    implementation (:func:`less_precise`), which one: "accumulating in bfloat16"."""
+    implementation (:func:`less_precise`), which one: "accumulating in bfloat16". Input
+    rounding is told apart by computing it: the oracle on the rounded inputs, within the
+    accumulator's own bound (the declared bound for it is sound for any rounding of the
+    inputs, so TF32 would explain bfloat16 inputs too)."""
     actual = np.asarray(actual)
     numerics = as_numerics(numerics, case.dtype)
     if case.op == "max_pool" or actual.shape != case.expected().shape:
         return None
     for candidate in less_precise(numerics):
-        if compare(actual, *expectation(case, candidate), numerics.storage).ok:
+        if candidate.inputs:
+            expected = expectation(rounded_inputs(case, candidate.inputs),
+                                   Numerics(candidate.storage, candidate.accumulator))
+        else:
+            expected = expectation(case, candidate)
+        if compare(actual, *expected, numerics.storage).ok:
             return candidate.describe().removeprefix(f"{numerics.storage} ")
     return None
+
+
+def rounded_inputs(case: Case, precision: str) -> Case:
+    """``case`` with its input, weight and bias rounded (to nearest, ties to even) to
+    ``precision``, still in the case's dtype."""
+    def rounded(array):
+        return None if array is None else round_to(array, precision).astype(array.dtype)
+
+    return case.replace(input=rounded(case.input), weight=rounded(case.weight),
+                        bias=rounded(case.bias))

@@ -93,6 +93,14 @@ def tensor_float32(dtype) -> Numerics:
         default_numerics(name)
 
 
+def bfloat16_inputs(dtype) -> Numerics:
+    """float32 in oneDNN's bf16 fpmath mode (AMX): inputs rounded to bfloat16, products and sums
+    in float32. Other dtypes: their default."""
+    name = dtype_name(dtype)
+    return Numerics(name, name, inputs="bfloat16") if name == "float32" else \
+        default_numerics(name)
+
+
 def as_numerics(numerics, dtype) -> Numerics:
     """``numerics`` as given, a dtype taken as that storage with its default accumulator, or
     ``None``: the default for ``dtype``."""

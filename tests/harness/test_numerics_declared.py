@@ -52,3 +52,24 @@ def test_the_diagnosis_names_a_float16_accumulator():
     in_half = np.array([[[1.0]]], np.float16)
     assert matching_numerics(in_half, case) == "accumulating in float16"
     assert matching_numerics(np.array([[[2.0]]], np.float16), case) is None
+
+
+def test_float32_convs_in_the_bf16_fpmath_mode_round_inputs_to_bfloat16_on_amx_only():
+    bf16_inputs = Numerics("float32", "float32", inputs="bfloat16")
+    fpmath = {"ONEDNN_DEFAULT_FPMATH_MODE": "BF16"}
+    xeon, epyc = machine(XEON, **fpmath), machine(EPYC, **fpmath)
+    capped = machine(XEON, ONEDNN_MAX_CPU_ISA="AVX512_CORE_BF16", **fpmath)
+    for adapter in (torch_api, tensorflow_api):
+        assert adapter.numerics(conv(np.float32), xeon) == bf16_inputs
+        assert adapter.numerics(conv(np.float32, op="conv_transpose"), xeon) == bf16_inputs
+        assert adapter.numerics(conv(np.float32), epyc) is None  # no AMX: float32 as asked
+        assert adapter.numerics(conv(np.float32), capped) is None
+        assert adapter.numerics(conv(np.float32), machine(XEON)) is None
+        assert adapter.numerics(conv(np.float64), xeon) is None
+    pool = Case("avg_pool", np.ones((1, 1, 4), np.float32), kernel_size=2)
+    assert tensorflow_api.numerics(pool, xeon) is None
+    # TF's own switch; and none of it without oneDNN
+    assert tensorflow_api.numerics(conv(np.float32), machine(
+        XEON, TF_SET_ONEDNN_FPMATH_MODE="BF16")) == bf16_inputs
+    assert tensorflow_api.numerics(conv(np.float32), machine(
+        XEON, TF_ENABLE_ONEDNN_OPTS="0", **fpmath)) is None
