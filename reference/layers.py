@@ -4,8 +4,13 @@ those of the model; a test shrinks them (never the channels) to its budget."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
+
+from convparity.reference.case import Case
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,33 @@ class Layer:
         groups = self.fields.get("groups", 1)
         taps = self.kernel ** self.ndim
         return (self.channels // groups) * taps if "pool" not in self.op else taps
+
+    def smallest_size(self, strides: int = 0) -> int:
+        """The smallest spatial size with a window clear of the padding (so that some output
+        sums every tap), grown by ``strides`` strides."""
+        stride = self.fields.get("stride", 1)
+        span = (self.kernel - 1) * self.fields.get("dilation", 1) + 1
+        pad = self.fields.get("padding", 0) if self.op != "conv_transpose" else 0
+        inside = -(-pad // stride) * stride - pad  # where the first such window starts
+        return inside + span + stride * strides
+
+    def case(self, make: Callable[[tuple], np.ndarray], size: int, *,
+             data_format: str = "channels_first", bias: bool = False) -> Case:
+        """The layer at batch 1 and spatial ``size``, its arrays from ``make(shape)``."""
+        x = make((1, self.channels, *(size,) * self.ndim))
+        if data_format == "channels_last":
+            x = np.ascontiguousarray(np.moveaxis(x, 1, -1))
+        fields = {**self.fields, "data_format": data_format}
+        if self.op in ("max_pool", "avg_pool"):
+            return Case(self.op, x, kernel_size=self.kernel, **fields)
+        groups = self.fields.get("groups", 1)
+        taps = (self.kernel,) * self.ndim
+        if self.op == "conv":
+            weight = (self.out_channels, self.channels // groups, *taps)
+        else:
+            weight = (self.channels, self.out_channels // groups, *taps)
+        return Case(self.op, x, make(weight), make((self.out_channels,)) if bias else None,
+                    **fields)
 
 
 LAYERS = (

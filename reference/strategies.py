@@ -263,30 +263,14 @@ def layer_cases(draw, names=_DEFAULT, *, size=_DEFAULT, data_format=_DEFAULT, dt
 
     chosen = [layer for layer in LAYERS if names is _DEFAULT or layer.name in names]
     layer = draw(st.sampled_from(chosen))
-    fields = dict(layer.fields)
-    stride = fields.get("stride", 1)
     if size is _DEFAULT:
-        span = (layer.kernel - 1) * fields.get("dilation", 1) + 1
-        lo = fields.get("padding", 0) if layer.op != "conv_transpose" else 0
-        inside = -(-lo // stride) * stride - lo  # the first window clear of the padding
-        size = inside + span + stride * draw(st.integers(0, 2))
+        size = layer.smallest_size(draw(st.integers(0, 2)))
     size = _resolve(draw, size, None)
     make = _arrays(draw, values, dtype, seed)
     data_format = _resolve(draw, data_format, st.sampled_from(["channels_first",
                                                                "channels_last"]))
-    x = make((1, layer.channels, *(size,) * layer.ndim))
-    if layer.op in ("max_pool", "avg_pool"):
-        return _valid(Case(layer.op, _layout(x, data_format), kernel_size=layer.kernel,
-                           data_format=data_format, **fields))
-    groups = fields.get("groups", 1)
-    if layer.op == "conv":
-        weight = (layer.out_channels, layer.channels // groups, *(layer.kernel,) * layer.ndim)
-    else:
-        weight = (layer.channels, layer.out_channels // groups, *(layer.kernel,) * layer.ndim)
-    w = make(weight)
-    b = make((layer.out_channels,)) if _resolve(draw, bias, st.booleans()) else None
-    return _valid(Case(layer.op, _layout(x, data_format), w, b, data_format=data_format,
-                       **fields))
+    with_bias = layer.op in ("conv", "conv_transpose") and _resolve(draw, bias, st.booleans())
+    return _valid(layer.case(make, size, data_format=data_format, bias=with_bias))
 
 
 @st.composite

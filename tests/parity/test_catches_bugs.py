@@ -7,6 +7,7 @@ import pytest
 from convparity.adapters import parity
 from convparity.adapters.api import to_numpy
 from convparity.adapters.registry import get_api, is_installed
+from convparity.reference import simulate
 from convparity.reference.case import Case
 from convparity.reference.compare import ulp
 
@@ -61,21 +62,10 @@ def float32_scaled(case, y, call):
 
 
 def accumulating_in_half(case, y, call):
-    """float16/bfloat16 sums kept in the storage type: the products of one input channel and
-    kernel tap at a time (the oracle with a one-hot kernel, exact) added in order, each partial
-    sum rounded to the storage type."""
+    """float16/bfloat16 sums kept in the storage type (each partial sum rounded to it)."""
     if y.dtype.name not in ("float16", "bfloat16"):
         return y
-    acc = np.zeros(y.shape, y.dtype)
-    for index in np.ndindex(*case.weight.shape[1:]):
-        one_hot = np.zeros(case.weight.shape)
-        one_hot[(slice(None), *index)] = case.weight[(slice(None), *index)]
-        part = case.replace(bias=None).call(weight=one_hot)
-        acc = (acc.astype(np.float64) + part).astype(y.dtype)
-    if case.bias is not None:
-        acc = (acc.astype(np.float64) + case.call() - case.replace(bias=None).call()).astype(
-            y.dtype)
-    return acc
+    return simulate.accumulating_in(case, y.dtype.name).astype(y.dtype)
 
 
 def one_ulp_off(case, y, call):

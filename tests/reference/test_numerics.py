@@ -9,7 +9,7 @@ from ml_dtypes import bfloat16
 
 from convparity.reference.case import Case
 from convparity.reference.numerics import Numerics, default_numerics, round_to, tensor_float32
-from convparity.reference.strategies import conv_cases
+from convparity.reference.strategies import conv_cases, conv_transpose_cases
 from convparity.reference.testing import assert_matches_reference, check_against_reference
 
 
@@ -100,3 +100,25 @@ def test_a_tf32_conv_fails_the_float32_bound_and_is_named():
     exact = case.replace(input=np.round(4 * case.input), weight=np.round(4 * case.weight))
     assert_matches_reference(tf32_conv(exact), exact, numerics=tensor_float32("float32"))
     assert check_against_reference(tf32_conv(exact), exact).bound.max() == 0
+
+
+def test_a_simulated_float16_accumulator_by_hand():
+    from convparity.reference.simulate import accumulating_in
+
+    # 1 + 2**-11 + 2**-11, summed left to right in float16: each step is the tie 1 + 2**-11,
+    # to even: 1; the exact sum 1 + 2**-10 is a float16. The bias 2**-10 then lands exactly.
+    case = Case("conv", np.array([[[1.0, 2.0**-11, 2.0**-11]]], np.float16),
+                np.ones((1, 1, 3), np.float16), np.array([2.0**-10], np.float16))
+    assert accumulating_in(case, "float16").ravel().tolist() == [1 + 2.0**-10]
+    assert accumulating_in(case, "float32").ravel().tolist() == [1 + 2.0**-9]
+    with pytest.raises(ValueError, match="case.op='max_pool'"):
+        accumulating_in(Case("max_pool", np.ones((1, 1, 2)), kernel_size=2), "float16")
+
+
+@given(conv_cases(ndim=1, values="integers", dtype="float64")
+       | conv_transpose_cases(ndim=2, values="integers", dtype="float64"))
+def test_a_simulated_accumulator_wide_enough_is_the_oracle(case):
+    # integers summed in float64 are exact in any order: the split by channel and tap adds up
+    from convparity.reference.simulate import accumulating_in
+
+    assert np.array_equal(accumulating_in(case, "float64"), case.expected())
