@@ -203,11 +203,17 @@ class Api:
             if limit.steering and limit is not apart_from:
                 (name, kinds), = limit.on.items()
                 avoided[name] = avoided.get(name, frozenset()) | kinds
+        return {**self.drawing_apart(avoided), **self.prefer}
+
+    def drawing_apart(self, avoided: Mapping[str, frozenset]) -> dict[str, Any]:
+        """Per field, a strategy over its kinds other than ``avoided[field]`` (the field is
+        left to its default where no kind is left)."""
         keywords = {}
         for name, kinds in avoided.items():
             f = fields.field(name)
-            keywords[name] = f.drawing(set(f.kinds) - kinds, self.ndim)
-        return {**keywords, **self.prefer}
+            if set(f.kinds) - kinds:
+                keywords[name] = f.drawing(set(f.kinds) - kinds, self.ndim)
+        return keywords
 
     def strategy(self, **overrides):
         """Cases for this API: the op's strategy with :meth:`draws` and ``overrides``."""
@@ -224,10 +230,7 @@ class Api:
             free = [name for name in other.on if name not in limit.on and name not in keywords]
             if other is not limit and not other.steering and free:
                 avoided[free[0]] = avoided.get(free[0], frozenset()) | other.on[free[0]]
-        for name, kinds in avoided.items():
-            f = fields.field(name)
-            if set(f.kinds) - kinds:
-                keywords[name] = f.drawing(set(f.kinds) - kinds, self.ndim)
+        keywords.update(self.drawing_apart(avoided))
         return case_strategy(self.op, self.ndim,
                              **{**keywords, **limit.reaching(self.ndim), **overrides})
 
