@@ -328,20 +328,23 @@ def window_reads_only_padding(case: Case) -> bool:
         for o in range(m))
 
 
+def along(ndim: int, at: int, value: int, others: int) -> tuple[int, ...]:
+    """``value`` in spatial dim ``at``, ``others`` in the rest."""
+    values = [others] * ndim
+    values[at] = value
+    return tuple(values)
+
+
 def padding_only_probes(ndim: int) -> tuple[dict, ...]:
     """Tiny convs with a dim whose windows read only zero padding, in float16 and bfloat16, both
     layouts, one input channel to two outputs and grouped: one input cell there, and either
     kernel 1, stride 2, dilation 2, padding 1 (outputs at -1 and 1), or kernel 2, dilation 2,
     padding 'same' (taps at -1 and 1); that dim first or last, the other dims ordinary."""
     def geometry(size, kernel, stride, dilation, padding, at):
-        def one(value, others):
-            values = [others] * ndim
-            values[at] = value
-            return tuple(values)
-
-        return {"size": one(1, 4), "kernel": one(kernel, 2), "stride": one(stride, 1),
-                "dilation": one(dilation, 1),
-                "padding": padding if isinstance(padding, str) else one(padding, 0)}
+        return {"size": along(ndim, at, 1, 4), "kernel": along(ndim, at, kernel, 2),
+                "stride": along(ndim, at, stride, 1),
+                "dilation": along(ndim, at, dilation, 1),
+                "padding": padding if isinstance(padding, str) else along(ndim, at, padding, 0)}
 
     shapes = [geometry(1, 1, 2, 2, 1, at) for at in (-1, 0)]
     shapes += [geometry(1, 2, 1, 2, "same", at) for at in (-1, 0)]
@@ -377,14 +380,9 @@ def unreached_output_probes(ndim: int) -> tuple[dict, ...]:
     """Tiny bfloat16/float16 transposed convs, both layouts, whose output cell along the first
     or last dim no tap reaches: one input cell, kernel 2, dilation 2, stride 1, padding 'same'
     (the taps land at -1 and 1), the other dims 3 wide."""
-    def one(value, others, at):
-        values = [others] * ndim
-        values[at] = value
-        return tuple(values)
-
     return tuple(
-        {"dtype": dtype, "data_format": layout, "out_channels": 1, "size": one(1, 3, at),
-         "kernel": one(2, 1, at), "dilation": one(2, 1, at), "padding": "same"}
+        {"dtype": dtype, "data_format": layout, "out_channels": 1, "size": along(ndim, at, 1, 3),
+         "kernel": along(ndim, at, 2, 1), "dilation": along(ndim, at, 2, 1), "padding": "same"}
         for at in (0, -1) for dtype in ("bfloat16", "float16")
         for layout in ("channels_last", "channels_first"))
 

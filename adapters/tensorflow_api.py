@@ -188,10 +188,6 @@ def keras_layer(name: str):
 
 
 # -- limits ------------------------------------------------------------------------------------
-def _per_dim(value, ndim: int) -> tuple[int, ...]:
-    return (value,) * ndim if isinstance(value, int) else tuple(value)
-
-
 def explicit(case: Case) -> bool:
     return not isinstance(case.padding, str) and any(p != (0, 0) for p in case.pads)
 
@@ -259,7 +255,7 @@ TRANSPOSE_DILATION_FLOAT16 = Limit(
 def output_padding_reaches_stride(case: Case) -> bool:
     """Some ``output_padding >= stride`` (torch allows up to ``max(stride, dilation) - 1``)."""
     return case.padding != "same" and any(
-        p >= s for p, s in zip(_per_dim(case.output_padding, case.ndim), case.strides))
+        p >= s for p, s in zip(case.output_paddings, case.strides))
 
 
 # output_padding 1 at stride 1, dilation 2: valid for torch, >= stride for TF and Keras

@@ -96,6 +96,13 @@ class Case:
         return per_dim("dilation", self.dilation, self.ndim, minimum=1)
 
     @property
+    def output_paddings(self) -> tuple[int, ...]:
+        """A transposed conv's ``output_padding`` per dim (zeros for the other ops)."""
+        if self.op != "conv_transpose":
+            return (0,) * self.ndim
+        return per_dim("output_padding", self.output_padding, self.ndim, minimum=0)
+
+    @property
     def pads(self) -> tuple[tuple[int, int], ...]:
         """Explicit ``(before, after)`` padding (for conv_transpose: the crop) per spatial dim."""
         if self.op == "conv_transpose":

@@ -43,8 +43,7 @@ def nearby_conventions(case: Case) -> Iterator[tuple[str, Case]]:
     if case.op == "convolve":
         yield "the kernel not flipped (correlate2d)", case.replace(op="correlate")
     if case.op == "conv_transpose" and case.padding != "same":
-        extra = case.output_padding
-        extra = (extra,) * case.ndim if isinstance(extra, int) else tuple(extra)
+        extra = case.output_paddings
         if any(extra):
             shifted = tuple((lo - e, hi) for (lo, hi), e in zip(case.pads, extra))
             if min(lo for lo, _ in shifted) >= 0:
