@@ -127,9 +127,7 @@ class Sweep:
 
     api: Api
     counts: Counter = field(default_factory=Counter)
-    worst_ratio: float = 0.0
-    worst_ulps: float = 0.0
-    ratios: list = field(default_factory=list)
+    ratios: list = field(default_factory=list)  # each agreeing case's worst error / bound
     divergences_seen: dict = field(default_factory=dict)  # Divergence -> [matched, differed]
     failure: str = ""
     failing_case: Case | None = None  # the shrunk failing case
@@ -145,17 +143,22 @@ class Sweep:
         self.by_dtype.setdefault(dtype, Counter())[outcome.status] += 1
         if outcome.comparison is not None and outcome.status == AGREE:
             self.stats_by_dtype.setdefault(dtype, DtypeStats()).add(outcome)
+            self.ratios.append(outcome.comparison.max_ratio)
         if outcome.status == UNSUPPORTED:
             self.reasons[outcome.detail] += 1
         if outcome.divergence is not None:
             seen = self.divergences_seen.setdefault(outcome.divergence, [0, 0])
             seen[0] += 1
             seen[1] += outcome.status == DIVERGENCE
-        if outcome.comparison is not None and outcome.status == AGREE:
-            ratio = outcome.comparison.max_ratio
-            self.ratios.append(ratio)
-            self.worst_ratio = max(self.worst_ratio, ratio)
-            self.worst_ulps = max(self.worst_ulps, outcome.comparison.max_ulps)
+
+    @property
+    def worst_ratio(self) -> float:
+        """The worst error over its bound of any agreeing case, every dtype."""
+        return max((s.worst_ratio for s in self.stats_by_dtype.values()), default=0.0)
+
+    @property
+    def worst_ulps(self) -> float:
+        return max((s.worst_ulps for s in self.stats_by_dtype.values()), default=0.0)
 
     @property
     def stale(self) -> list[divergences.Divergence]:

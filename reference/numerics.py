@@ -84,21 +84,23 @@ def accumulating_in_storage(dtype) -> Numerics:
     return Numerics(dtype, dtype)
 
 
+def float32_on_rounded_inputs(precision: str, dtype) -> Numerics:
+    """float32 whose inputs are first rounded to ``precision``, products and sums in float32;
+    other dtypes: their default."""
+    name = dtype_name(dtype)
+    return Numerics(name, name, inputs=precision) if name == "float32" else \
+        default_numerics(name)
+
+
 def tensor_float32(dtype) -> Numerics:
     """float32 on TF32 tensor cores (torch's ``allow_tf32``, TF's default on Ampere and later):
-    inputs rounded to a 10-bit fraction, products and sums in float32. Other dtypes: their
-    default."""
-    name = dtype_name(dtype)
-    return Numerics(name, name, inputs="tfloat32") if name == "float32" else \
-        default_numerics(name)
+    inputs rounded to a 10-bit fraction."""
+    return float32_on_rounded_inputs("tfloat32", dtype)
 
 
 def bfloat16_inputs(dtype) -> Numerics:
-    """float32 in oneDNN's bf16 fpmath mode (AMX): inputs rounded to bfloat16, products and sums
-    in float32. Other dtypes: their default."""
-    name = dtype_name(dtype)
-    return Numerics(name, name, inputs="bfloat16") if name == "float32" else \
-        default_numerics(name)
+    """float32 in oneDNN's bf16 fpmath mode (AMX): inputs rounded to bfloat16."""
+    return float32_on_rounded_inputs("bfloat16", dtype)
 
 
 def as_numerics(numerics, dtype) -> Numerics:
