@@ -236,13 +236,7 @@ class Api:
 
 
 def case_strategy(op: str, ndim: int, **kwargs):
-    if op == "conv":
-        return strategies.conv_cases(ndim, **kwargs)
-    if op == "conv_transpose":
-        return strategies.conv_transpose_cases(ndim, **kwargs)
-    if op in ("max_pool", "avg_pool"):
-        return strategies.pool_cases(ndim, op.split("_")[0], **kwargs)
-    return strategies.signal_cases(op, **kwargs)
+    return strategies.cases(op, ndim, **kwargs)
 
 
 def tiny_case(op: str, ndim: int, *, dtype: str = "float32", channels: int = 1,

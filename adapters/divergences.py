@@ -234,16 +234,14 @@ def case_facts(case: Case) -> dict:
     """The names a ``when`` may use about the case."""
     expected = case.expected()
     totals = []
-    if case.op in ("conv", "max_pool", "avg_pool"):
+    if not case.spec.signal and case.spec.pads is None:  # padding_pairs' SAME
         for n, k, s, d in zip(case.spatial_size, case.kernel, case.strides, case.dilations):
             totals.append((math.ceil(n / s) - 1) * s + (k - 1) * d + 1 - n)
     return {
         "op": case.op, "ndim": case.ndim, "dtype": case.dtype.name,
         "channels_first": not channels_last(case), "channels_last": channels_last(case),
         "strided": strided(case), "dilated": dilated(case), "groups": case.groups,
-        "channels_per_group": (case.weight.shape[1] if case.op == "conv"
-                               else case.weight.shape[0] // case.groups if case.weight is not None
-                               else 1),
+        "channels_per_group": case.channels_per_group,
         "has_bias": case.bias is not None,
         "distinct_bias": 0 if case.bias is None else len(set(case.bias.tolist())),
         "out_channels": expected.shape[-1 if channels_last(case) else 1],

@@ -12,12 +12,11 @@ from typing import Any
 import numpy as np
 
 from convparity import reference as ref
-from convparity.reference.arguments import padding_pairs, per_dim
-from convparity.reference.conv_transpose import transpose_crops
-from convparity.reference.signal import signal_pads
+from convparity.reference import ops
+from convparity.reference.arguments import per_dim
 
-OPS = ("conv", "conv_transpose", "max_pool", "avg_pool", "correlate", "convolve")
-SIGNAL_OPS = ("correlate", "convolve")
+OPS = ops.NAMES
+SIGNAL_OPS = tuple(name for name in OPS if ops.TABLE[name].signal)
 
 
 @dataclass(frozen=True, eq=False)
@@ -50,12 +49,15 @@ class Case:
     fillvalue: float = 0.0
 
     def __post_init__(self):
-        if self.op not in OPS:
-            raise ValueError(f"op={self.op!r}: expected one of {', '.join(map(repr, OPS))}")
-        if self.op in SIGNAL_OPS and self.input.ndim != 2:
+        if ops.op(self.op).signal and self.input.ndim != 2:
             raise ValueError(f"op={self.op!r} takes a 2-D input, got shape {self.input.shape}")
 
     # -- derived ---------------------------------------------------------------------------------
+    @property
+    def spec(self) -> ops.Op:
+        """The op's entry in :data:`~convparity.reference.ops.TABLE`."""
+        return ops.TABLE[self.op]
+
     @property
     def dtype(self) -> np.dtype:
         return self.input.dtype
@@ -63,7 +65,7 @@ class Case:
     @property
     def ndim(self) -> int:
         """Spatial dims."""
-        return 2 if self.op in SIGNAL_OPS else self.input.ndim - 2
+        return 2 if self.spec.signal else self.input.ndim - 2
 
     @property
     def channels_last(self) -> bool:
@@ -71,19 +73,22 @@ class Case:
 
     @property
     def spatial_size(self) -> tuple[int, ...]:
-        if self.op in SIGNAL_OPS:
+        if self.spec.signal:
             return self.input.shape
         return self.input.shape[1:-1] if self.channels_last else self.input.shape[2:]
 
     @property
     def kernel(self) -> tuple[int, ...]:
-        if self.op in ("max_pool", "avg_pool"):
-            return per_dim("kernel_size", self.kernel_size, self.ndim, minimum=1)
-        return tuple(self.weight.shape[-self.ndim :])
+        return ops.kernel_of(self)
+
+    @property
+    def channels_per_group(self) -> int:
+        """The input channels one output element sums over (1 for pools and signals)."""
+        return self.spec.channels_per_group(self)
 
     @property
     def strides(self) -> tuple[int, ...]:
-        if self.op in SIGNAL_OPS:
+        if self.spec.signal:
             return (1, 1)
         if self.stride is None:
             return self.kernel
@@ -91,7 +96,7 @@ class Case:
 
     @property
     def dilations(self) -> tuple[int, ...]:
-        if self.op in SIGNAL_OPS:
+        if self.spec.signal:
             return (1, 1)
         return per_dim("dilation", self.dilation, self.ndim, minimum=1)
 
@@ -105,18 +110,7 @@ class Case:
     @property
     def pads(self) -> tuple[tuple[int, int], ...]:
         """Explicit ``(before, after)`` padding (for conv_transpose: the crop) per spatial dim."""
-        if self.op == "conv_transpose":
-            crops, _ = transpose_crops(
-                self.padding, self.output_padding, self.spatial_size, self.kernel, self.strides,
-                self.dilations,
-            )
-            return crops
-        if self.op in SIGNAL_OPS:
-            return signal_pads(self.mode, self.kernel, flip=self.op == "convolve")
-        return padding_pairs(
-            self.padding, input_size=self.spatial_size, kernel_size=self.kernel,
-            stride=self.strides, dilation=self.dilations,
-        )
+        return (self.spec.pads or ops.default_pads)(self)
 
     def replace(self, **changes) -> Case:
         return dataclasses.replace(self, **changes)
@@ -128,11 +122,8 @@ class Case:
         x = self.input if input is None else input
         w = self.weight if weight is None else weight
         b = self.bias if bias is None else bias
-        name = self.function_name
-        if self.op in SIGNAL_OPS:
-            return getattr(module, name)(x, w, self.mode, self.boundary, self.fillvalue)
         args, kwargs = self.arguments(w, b)
-        return getattr(module, name)(x, *args, **kwargs)
+        return getattr(module, self.function_name)(x, *args, **kwargs)
 
     def expected(self) -> np.ndarray:
         """The oracle's answer (float64), computed once per case."""
@@ -144,27 +135,11 @@ class Case:
 
     @property
     def function_name(self) -> str:
-        if self.op in SIGNAL_OPS:
-            return f"{self.op}2d"
-        return f"{self.op}{self.ndim}d"
+        return self.spec.function_name(self.ndim)
 
     def arguments(self, weight=None, bias=None) -> tuple[tuple, dict]:
         """Positional and keyword arguments (after ``input``) of the oracle's call."""
-        fmt = {"data_format": self.data_format}
-        if self.op == "conv":
-            return (weight, bias, self.stride, self.padding, self.dilation, self.groups), {
-                "padding_mode": self.padding_mode, **fmt}
-        if self.op == "conv_transpose":
-            return (weight, bias, self.stride, self.padding, self.output_padding, self.groups,
-                    self.dilation), fmt
-        if self.op == "max_pool":
-            return (self.kernel_size, self.stride, self.padding, self.dilation,
-                    self.ceil_mode), fmt
-        if self.op == "avg_pool":
-            return (self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                    self.count_include_pad, self.divisor_override), {
-                "dilation": self.dilation, **fmt}
-        raise AssertionError(self.op)
+        return self.spec.call_arguments(self, weight, bias)
 
     # -- reports ---------------------------------------------------------------------------------
     def __repr__(self) -> str:
@@ -222,17 +197,7 @@ class Case:
                    array_from_dict(data["bias"]), **fields)
 
     def relevant_fields(self) -> tuple[str, ...]:
-        common = ("stride", "padding", "dilation", "data_format")
-        return {
-            "conv": (*common, "groups", "padding_mode"),
-            "conv_transpose": (*common, "groups", "output_padding"),
-            "max_pool": (*common, "kernel_size", "ceil_mode"),
-            "avg_pool": (*common, "kernel_size", "ceil_mode", "count_include_pad",
-                         "divisor_override"),
-            "correlate": ("mode", "boundary", "fillvalue"),
-            "convolve": ("mode", "boundary", "fillvalue"),
-        }[self.op]
-
+        return self.spec.fields
 
 
 def array_to_dict(a: np.ndarray | None) -> dict | None:

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from convparity.reference import ops
 from convparity.reference.case import Case
 from convparity.reference.compare import compare
 from convparity.reference.numerics import HALF_PRECISION, Numerics, as_numerics, round_to
@@ -18,37 +19,10 @@ from convparity.reference.tolerance import expectation
 
 
 def nearby_conventions(case: Case) -> Iterator[tuple[str, Case]]:
-    """``(description, variant)`` for each nearby convention that changes this case."""
-    if case.op in ("conv", "max_pool", "avg_pool", "conv_transpose"):
-        pads = case.pads
-        flipped = tuple((hi, lo) for lo, hi in pads)
-        if flipped != pads:
-            yield (f"the padding mirrored, {flipped} (e.g. SAME's odd extra at the start)",
-                   case.replace(padding=flipped))
-    if case.op == "avg_pool":
-        yield (f"count_include_pad={not case.count_include_pad}",
-               case.replace(count_include_pad=not case.count_include_pad))
-    if case.op in ("max_pool", "avg_pool"):
-        yield f"ceil_mode={not case.ceil_mode}", case.replace(ceil_mode=not case.ceil_mode)
-    if case.op == "max_pool" and np.isnan(np.asarray(case.input, dtype=float)).any():
-        no_nan = np.where(np.isnan(case.input.astype(float)), -np.inf, case.input.astype(float))
-        yield ("NaN ignored (the max of the other values)",
-               case.replace(input=no_nan.astype(case.input.dtype)))
-    if case.weight is not None and case.op != "correlate":
-        axes = tuple(range(-case.ndim, 0))
-        yield ("the kernel flipped (true convolution instead of cross-correlation, or back)",
-               case.replace(weight=np.flip(case.weight, axes).copy()))
-    if case.op == "correlate":
-        yield "the kernel flipped (convolve2d)", case.replace(op="convolve")
-    if case.op == "convolve":
-        yield "the kernel not flipped (correlate2d)", case.replace(op="correlate")
-    if case.op == "conv_transpose" and case.padding != "same":
-        extra = case.output_paddings
-        if any(extra):
-            shifted = tuple((lo - e, hi) for (lo, hi), e in zip(case.pads, extra))
-            if min(lo for lo, _ in shifted) >= 0:
-                yield ("output_padding at the start instead of the end",
-                       case.replace(padding=shifted, output_padding=0))
+    """``(description, variant)`` for each nearby convention that changes this case (its op's
+    entry in :data:`~convparity.reference.ops.TABLE` lists them)."""
+    for description, changes in case.spec.conventions(case):
+        yield description, case.replace(**changes)
 
 
 def matching_convention(actual, case: Case) -> str | None:
@@ -89,7 +63,7 @@ def matching_numerics(actual, case: Case, numerics: Numerics | None = None) -> s
     inputs, so TF32 would explain bfloat16 inputs too)."""
     actual = np.asarray(actual)
     numerics = as_numerics(numerics, case.dtype)
-    if case.op == "max_pool" or actual.shape != case.expected().shape:
+    if case.spec.arithmetic == ops.SELECTION or actual.shape != case.expected().shape:
         return None
     for candidate in less_precise(numerics):
         if candidate.inputs:

@@ -20,6 +20,7 @@ import numpy as np
 from hypothesis import assume
 from hypothesis import strategies as st
 
+from convparity.reference import ops
 from convparity.reference.case import Case
 from convparity.reference.conv_transpose import transpose_crops
 from convparity.reference.pooling import pool_geometry
@@ -291,3 +292,28 @@ def signal_cases(draw, op="correlate", *, in1_shape=_DEFAULT, in2_shape=_DEFAULT
     make = _arrays(draw, values, dtype, seed)
     return Case(op, make(shape1), make(shape2), mode=mode, boundary=boundary,
                 fillvalue=fillvalue)
+
+
+def max_pool_cases(ndim=2, **kwargs) -> st.SearchStrategy:
+    """:func:`pool_cases` of ``kind="max"``."""
+    return pool_cases(ndim, "max", **kwargs)
+
+
+def avg_pool_cases(ndim=2, **kwargs) -> st.SearchStrategy:
+    """:func:`pool_cases` of ``kind="avg"``."""
+    return pool_cases(ndim, "avg", **kwargs)
+
+
+def correlate_cases(ndim=2, **kwargs) -> st.SearchStrategy:
+    """:func:`signal_cases` of ``correlate2d`` (2-D only)."""
+    return signal_cases("correlate", **kwargs)
+
+
+def convolve_cases(ndim=2, **kwargs) -> st.SearchStrategy:
+    """:func:`signal_cases` of ``convolve2d`` (2-D only)."""
+    return signal_cases("convolve", **kwargs)
+
+
+def cases(op: str, ndim=2, **kwargs) -> st.SearchStrategy:
+    """The strategy of ``op`` (its entry in :data:`~convparity.reference.ops.TABLE`)."""
+    return globals()[ops.op(op).strategy](ndim, **kwargs)

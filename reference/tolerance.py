@@ -29,11 +29,10 @@ reciprocal multiply).
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from convparity.reference.case import SIGNAL_OPS, Case
+from convparity.reference import ops
+from convparity.reference.case import Case
 from convparity.reference.numerics import (
     SIGNIFICAND_BITS,
     SMALLEST_EXPONENT,
@@ -64,34 +63,25 @@ def gamma(n, u: float):
 def products_per_output(case: Case) -> int:
     """The most terms one output element can sum: kernel taps (times channels per group for a
     conv), plus the bias; an average's division counts as one more rounding."""
-    taps = math.prod(case.kernel)
-    if case.op in ("conv", "conv_transpose"):
-        weight = case.weight.shape
-        channels = weight[1] if case.op == "conv" else weight[0] // case.groups
-        return channels * taps + (case.bias is not None)
-    if case.op == "avg_pool":
-        return taps + 1
-    if case.op in SIGNAL_OPS:
-        return taps
-    return 0  # max_pool: no arithmetic
+    return ops.products_per_output(case)
 
 
 def products_reaching(case: Case) -> np.ndarray:
     """Per output element, the products that reach it (not those with zero padding, not the
-    taps a strided transposed conv skips), plus the bias: the oracle on ones."""
-    if case.op in ("conv", "conv_transpose"):
-        counts = case.replace(bias=None).call(input=np.ones(case.input.shape),
-                                              weight=np.ones(case.weight.shape))
-        return counts + (case.bias is not None)
-    if case.op in SIGNAL_OPS:
-        ones = case.replace(fillvalue=float(case.fillvalue != 0))
-        return ones.call(input=np.ones(case.input.shape), weight=np.ones(case.weight.shape))
-    return np.full(case.expected().shape, float(products_per_output(case)))
+    taps a strided transposed conv skips), plus the bias: the oracle on ones (a signal op's
+    fill value a one where it is not zero)."""
+    if case.spec.arithmetic != ops.PRODUCTS:
+        return np.full(case.expected().shape, float(products_per_output(case)))
+    ones = case.replace(bias=None)
+    if case.spec.signal:
+        ones = ones.replace(fillvalue=float(case.fillvalue != 0))
+    counts = ones.call(input=np.ones(case.input.shape), weight=np.ones(case.weight.shape))
+    return counts + (case.bias is not None)
 
 
 def magnitude(case: Case) -> np.ndarray:
     """``sum_i |x_i w_i|`` (+ ``|b|``) per output element: the oracle on absolute values."""
-    if case.op in SIGNAL_OPS:
+    if case.spec.signal:
         case = case.replace(fillvalue=abs(case.fillvalue))
     absolute = {"input": np.abs(case.input)}
     if case.weight is not None:
@@ -104,8 +94,8 @@ def magnitude(case: Case) -> np.ndarray:
 def is_exact(case: Case, magnitude_: np.ndarray | None = None, numerics=None) -> bool:
     """Integer-valued inputs whose every partial sum the implementation holds exactly (max
     pooling: always; average pooling: never, its division rounds)."""
-    if case.op in ("max_pool", "avg_pool"):
-        return case.op == "max_pool"
+    if case.spec.arithmetic != ops.PRODUCTS:
+        return case.spec.arithmetic == ops.SELECTION
     numerics = as_numerics(numerics, case.dtype)
     values = [np.asarray(a, dtype=np.float64) for a in (case.input, case.weight, case.bias)
               if a is not None]
@@ -130,7 +120,7 @@ def expectation(case: Case, numerics: Numerics | str | None = None,
     is zero."""
     numerics = as_numerics(numerics, case.dtype)
     y = case.expected() if values is None else values
-    if case.op == "max_pool":
+    if case.spec.arithmetic == ops.SELECTION:
         return y, np.zeros(y.shape)
     m = magnitude(case)
     if is_exact(case, m, numerics):
@@ -144,7 +134,7 @@ def error_bound(case: Case, numerics: Numerics | str | None = None) -> np.ndarra
     accumulator). Zero for max pooling, and in exact mode where the answer needs no rounding."""
     numerics = as_numerics(numerics, case.dtype)
     y = case.expected()
-    if case.op == "max_pool":
+    if case.spec.arithmetic == ops.SELECTION:
         return np.zeros(y.shape)
     m = magnitude(case)
     if is_exact(case, m, numerics):
