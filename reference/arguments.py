@@ -19,7 +19,10 @@ def is_int(value) -> bool:
 
 
 def per_dim(name: str, value, ndim: int, *, minimum: int) -> tuple[int, ...]:
-    """``value`` as one int per spatial dim: an int is repeated, a sequence needs ``ndim`` ints."""
+    """``value`` as one int per spatial dim: an int, or a one-element sequence (as torch takes
+    it), is repeated; a longer sequence needs ``ndim`` ints."""
+    if isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 1:
+        value = value[0]
     if is_int(value):
         values = (int(value),) * ndim
     elif isinstance(value, Sequence) and not isinstance(value, str):
@@ -43,6 +46,14 @@ def positive_int(name: str, value) -> int:
         raise TypeError(f"{name}={value!r}: expected a positive int")
     if value < 1:
         raise ValueError(f"{name}={value!r}: expected a positive int")
+    return int(value)
+
+
+def nonzero_int(name: str, value) -> int:
+    if not is_int(value):
+        raise TypeError(f"{name}={value!r}: expected a nonzero int")
+    if value == 0:
+        raise ValueError(f"{name}={value!r}: expected a nonzero int (torch divides by it)")
     return int(value)
 
 
@@ -88,6 +99,8 @@ def padding_pairs(
             f"padding={padding!r}: expected 'valid', 'same', an int, or one int or "
             f"(before, after) pair per spatial dim"
         )
+    if isinstance(padding, Sequence) and len(padding) == 1 and is_int(padding[0]):
+        padding = padding[0]  # torch repeats a one-element tuple over every dim
     if is_int(padding):
         entries = [padding] * ndim
     elif isinstance(padding, Sequence):

@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from convparity.reference.arguments import Pair, padding_pairs, per_dim, positive_int
+from convparity.reference.arguments import Pair, nonzero_int, padding_pairs, per_dim
 from convparity.reference.layout import batched_channels_first
 from convparity.reference.windows import pad, pool_output_size, walk
 
@@ -105,7 +105,7 @@ def _avg_pool(ndim, input, kernel_size, stride, padding, ceil_mode, count_includ
     if divisor_override is None:
         divisor = geometry.tap_counts(count_pad=bool(count_include_pad))
     else:
-        divisor = positive_int("divisor_override", divisor_override)
+        divisor = nonzero_int("divisor_override", divisor_override)
     total = np.zeros((*x.shape[:2], *geometry.out_size))
     with np.errstate(invalid="ignore"):  # inf + -inf in one window: NaN, as it should be
         for seen in geometry.views(geometry.padded(x, 0.0, overhang_value=0.0)):

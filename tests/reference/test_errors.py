@@ -90,7 +90,7 @@ ERROR_INPUTS = [
     ("ceil_mode not bool", lambda: ref.max_pool1d(X1, 2, ceil_mode="yes"), TypeError,
      r"ceil_mode='yes': expected a bool"),
     ("divisor_override zero", lambda: ref.avg_pool1d(X1, 2, divisor_override=0), ValueError,
-     r"divisor_override=0: expected a positive int"),
+     r"divisor_override=0: expected a nonzero int"),
     ("signal rank", lambda: ref.correlate2d(np.zeros(3), np.zeros((2, 2))), ValueError,
      r"in1 has shape \(3,\); expected a non-empty 2-D array"),
     ("signal mode", lambda: ref.correlate2d(np.zeros((3, 3)), np.zeros((2, 2)), "wide"),

@@ -167,3 +167,14 @@ def test_signal_boundaries():
     np.testing.assert_array_equal(ref.correlate2d(a, k, "same", "fill", 9), [[9, 1, 2]])
     np.testing.assert_array_equal(ref.correlate2d(a, k, "same", "wrap"), [[3, 1, 2]])
     np.testing.assert_array_equal(ref.correlate2d(a, k, "same", "symm"), [[1, 1, 2]])
+
+
+def test_torch_argument_forms_one_element_tuples_and_a_negative_divisor():
+    # torch repeats a one-element tuple over every spatial dim, in convs and pools alike
+    x = np.arange(25.0).reshape(1, 1, 5, 5)
+    ones = np.ones((1, 1, 3, 3))
+    np.testing.assert_array_equal(ref.conv2d(x, ones, stride=(2,), padding=(1,), dilation=(1,)),
+                                  ref.conv2d(x, ones, stride=2, padding=1))
+    np.testing.assert_array_equal(ref.max_pool2d(x, (3,), (2,), (1,)), ref.max_pool2d(x, 3, 2, 1))
+    # a negative divisor divides: the window [0, 1, 5, 6] sums to 12, over -2
+    assert ref.avg_pool2d(x[..., :4, :4], 2, divisor_override=-2)[0, 0, 0, 0] == -6.0
