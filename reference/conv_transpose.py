@@ -18,9 +18,15 @@ from __future__ import annotations
 import numpy as np
 
 from convparity.reference.arguments import padding_pairs, per_dim, positive_int, same_padding
-from convparity.reference.conv import check_bias, check_channels, check_weight
+from convparity.reference.conv import (
+    ConvGeometry,
+    check_bias,
+    check_channels,
+    check_weight,
+    conv_geometry,
+    correlate_adjoint,
+)
 from convparity.reference.layout import batched_channels_first
-from convparity.reference.windows import walk
 
 
 def full_size(size: int, kernel: int, stride: int, dilation: int) -> int:
@@ -63,17 +69,15 @@ def _conv_transpose(
     groups = positive_int("groups", groups)
     stride = per_dim("stride", stride, ndim, minimum=1)
     dilation = per_dim("dilation", dilation, ndim, minimum=1)
-    (n_batch, channels), size = x.shape[:2], x.shape[2:]
+    channels, size = x.shape[1], x.shape[2:]
     kernel_size = w.shape[2:]
     if w.shape[0] != channels:
         raise ValueError(
             f"weight has shape {w.shape}: a transposed conv's weight.shape[0] must equal the "
             f"{channels} input channels"
         )
-    c_per_group = check_channels(channels, groups, "input channels")
-    o_per_group = w.shape[1]
-    out_channels = o_per_group * groups
-    b = check_bias(bias, out_channels)
+    check_channels(channels, groups, "input channels")
+    b = check_bias(bias, w.shape[1] * groups)
     crops, extra = transpose_crops(padding, output_padding, size, kernel_size, stride, dilation)
     full = tuple(map(full_size, size, kernel_size, stride, dilation))
     out_size = tuple(f - lo - hi + e for f, (lo, hi), e in zip(full, crops, extra))
@@ -83,16 +87,22 @@ def _conv_transpose(
             f" (+ output_padding {extra}), leaving {out_size}: every dim must keep >= 1 cell"
         )
 
-    xg = x.reshape(n_batch, groups, c_per_group, -1)
-    # wg[g, o, c, t] = w[g*C/G + c, o, t]
-    wg = np.swapaxes(w.reshape(groups, c_per_group, o_per_group, *kernel_size), 1, 2)
-    y = np.zeros((n_batch, groups, o_per_group, *(f + e for f, e in zip(full, extra))))
-    for tap, window in walk(kernel_size, stride, dilation, size):
-        # full[n, g, o, i*s + t*d] += sum_c w[g, o, c, t] * x[n, g, c, i]
-        y[(..., *window)] += (wg[(..., *tap)] @ xg).reshape(n_batch, groups, o_per_group, *size)
-    crop = tuple(slice(lo, lo + m) for (lo, _), m in zip(crops, out_size))
-    y = y[(..., *crop)].reshape(n_batch, out_channels, *out_size)
+    geometry = transposed_geometry(size, kernel_size, stride, dilation, crops, extra, groups)
+    y = correlate_adjoint(x, w, geometry)
     return restore(y + b.reshape(-1, *[1] * ndim))
+
+
+def transposed_geometry(size, kernel_size, stride, dilation, crops, extra,
+                        groups) -> ConvGeometry:
+    """The conv a transposed conv is the adjoint of: over the transposed output (``full`` minus
+    the crops, plus ``output_padding``), padded by the crops, the end's less the extra cells
+    (negative where the extra exceeds the crop), its output the transposed input."""
+    full = tuple(map(full_size, size, kernel_size, stride, dilation))
+    out_size = tuple(f - lo - hi + e for f, (lo, hi), e in zip(full, crops, extra))
+    pads = tuple((lo, hi - e) for (lo, hi), e in zip(crops, extra))
+    geometry = conv_geometry(out_size, kernel_size, stride, None, dilation, groups, crops=pads)
+    assert geometry.out_size == tuple(size), (geometry, size)
+    return geometry
 
 
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,

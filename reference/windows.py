@@ -11,6 +11,7 @@ them, pooling reduces over them: one walk for every rank and op.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -49,12 +50,30 @@ def pad(
     """Pad the trailing ``len(pads)`` (spatial) axes; leading axes (batch, channel) are untouched.
 
     ``mode`` is a torch padding mode: zeros (``value``), reflect (mirror, edge not repeated),
-    replicate (edge repeated), circular (wrap around).
+    replicate (edge repeated), circular (wrap around). A negative pad crops that many cells.
     """
-    widths = [(0, 0)] * (x.ndim - len(pads)) + [tuple(p) for p in pads]
+    lead = x.ndim - len(pads)
+    crop = tuple(slice(max(0, -lo), n - max(0, -hi)) for n, (lo, hi) in zip(x.shape[lead:], pads))
+    x = x[(..., *crop)]
+    widths = [(0, 0)] * lead + [(max(0, lo), max(0, hi)) for lo, hi in pads]
     if mode == "zeros":
         return np.pad(x, widths, mode="constant", constant_values=value)
     return np.pad(x, widths, mode=PADDING_MODES[mode])
+
+
+def unpad(gradient: np.ndarray, size: Sequence[int], pads: Sequence[Pair], *,
+          mode: str = "zeros") -> np.ndarray:
+    """The adjoint of :func:`pad`: the padded array's gradient folded back onto the input, each
+    padded cell's added to the input cell it copies (zeros copy none; a cropped cell gets
+    none)."""
+    ndim = len(size)
+    source = pad(np.arange(math.prod(size)).reshape(size), pads, mode=mode, value=-1)
+    kept = source.ravel() >= 0
+    lead = gradient.shape[:-ndim]
+    folded = np.zeros((*lead, math.prod(size)))
+    flat = gradient.reshape(*lead, -1)[..., kept]
+    np.add.at(folded, (..., source.ravel()[kept]), flat)
+    return folded.reshape(*lead, *size)
 
 
 def taps(kernel_size: Sequence[int]) -> Iterator[tuple[int, ...]]:
@@ -71,6 +90,29 @@ def tap_window(
         slice(t * d, t * d + (m - 1) * s + 1, s)
         for t, s, d, m in zip(tap, stride, dilation, out_size, strict=True)
     )
+
+
+def gather(xp: np.ndarray, kernel_size: Sequence[int], stride: Sequence[int],
+           dilation: Sequence[int], out_size: Sequence[int]) -> np.ndarray:
+    """What every tap sees: ``cols[..., t, *i] = xp[..., i*s + t*d]``, the taps (in C order) on a
+    new axis before the spatial ones."""
+    ndim = len(out_size)
+    cols = np.empty((*xp.shape[:-ndim], math.prod(kernel_size), *out_size))
+    for j, (_, window) in enumerate(walk(kernel_size, stride, dilation, out_size)):
+        cols[(..., j, *[slice(None)] * ndim)] = xp[(..., *window)]
+    return cols
+
+
+def scatter(cols: np.ndarray, kernel_size: Sequence[int], stride: Sequence[int],
+            dilation: Sequence[int], padded_size: Sequence[int]) -> np.ndarray:
+    """The adjoint of :func:`gather`: every tap's values added back where it saw them,
+    ``xp[..., i*s + t*d] += cols[..., t, *i]``, into zeros of ``padded_size``."""
+    ndim = len(padded_size)
+    out_size = cols.shape[-ndim:]
+    xp = np.zeros((*cols.shape[:-ndim - 1], *padded_size))
+    for j, (_, window) in enumerate(walk(kernel_size, stride, dilation, out_size)):
+        xp[(..., *window)] += cols[(..., j, *[slice(None)] * ndim)]
+    return xp
 
 
 def walk(
