@@ -180,12 +180,13 @@ def weight_gradient(x: np.ndarray, grad: np.ndarray, geometry: ConvGeometry,
     return dw.reshape(weight_shape)
 
 
-def check_conv(ndim, x, weight, groups, padding_mode) -> tuple[np.ndarray, int, str]:
-    """The weight, groups and padding mode of a conv over ``x`` (N, C, *size), validated."""
+def check_conv(ndim, channels, weight, groups, padding_mode) -> tuple[np.ndarray, int, str]:
+    """The weight, groups and padding mode of a conv over ``channels`` input channels,
+    validated."""
     w = check_weight(weight, ndim, layout="(out_channels, in_channels/groups, *kernel_size)")
     groups = positive_int("groups", groups)
     padding_mode = choice("padding_mode", padding_mode, tuple(PADDING_MODES))
-    channels, out_channels = x.shape[1], w.shape[0]
+    out_channels = w.shape[0]
     c_per_group = check_channels(channels, groups, "input channels")
     check_channels(out_channels, groups, "output channels (weight.shape[0])")
     if w.shape[1] != c_per_group:
@@ -200,7 +201,7 @@ def _conv(
     ndim, input, weight, bias, stride, padding, dilation, groups, padding_mode, data_format
 ) -> np.ndarray:
     x, restore = batched_channels_first(input, ndim, data_format)
-    w, groups, padding_mode = check_conv(ndim, x, weight, groups, padding_mode)
+    w, groups, padding_mode = check_conv(ndim, x.shape[1], weight, groups, padding_mode)
     b = check_bias(bias, w.shape[0])
     geometry = conv_geometry(x.shape[2:], w.shape[2:], stride, padding, dilation, groups,
                              padding_mode)

@@ -61,23 +61,26 @@ def transpose_crops(padding, output_padding, size, kernel_size, stride, dilation
     return crops, extra
 
 
-def _conv_transpose(
-    ndim, input, weight, bias, stride, padding, output_padding, groups, dilation, data_format
-) -> np.ndarray:
-    x, restore = batched_channels_first(input, ndim, data_format)
+def check_transpose(ndim, channels, weight, groups) -> tuple[np.ndarray, int]:
+    """The weight and groups of a transposed conv over ``channels`` input channels."""
     w = check_weight(weight, ndim, layout="(in_channels, out_channels/groups, *kernel_size)")
     groups = positive_int("groups", groups)
-    stride = per_dim("stride", stride, ndim, minimum=1)
-    dilation = per_dim("dilation", dilation, ndim, minimum=1)
-    channels, size = x.shape[1], x.shape[2:]
-    kernel_size = w.shape[2:]
     if w.shape[0] != channels:
         raise ValueError(
             f"weight has shape {w.shape}: a transposed conv's weight.shape[0] must equal the "
             f"{channels} input channels"
         )
     check_channels(channels, groups, "input channels")
-    b = check_bias(bias, w.shape[1] * groups)
+    return w, groups
+
+
+def transpose_geometry(size, kernel_size, stride, padding, output_padding, groups,
+                       dilation) -> ConvGeometry:
+    """The validated geometry of a transposed conv over ``size`` (see
+    :func:`transposed_geometry`)."""
+    ndim = len(size)
+    stride = per_dim("stride", stride, ndim, minimum=1)
+    dilation = per_dim("dilation", dilation, ndim, minimum=1)
     crops, extra = transpose_crops(padding, output_padding, size, kernel_size, stride, dilation)
     full = tuple(map(full_size, size, kernel_size, stride, dilation))
     out_size = tuple(f - lo - hi + e for f, (lo, hi), e in zip(full, crops, extra))
@@ -86,10 +89,18 @@ def _conv_transpose(
             f"padding={padding!r} crops {crops} from a full output of size {full}"
             f" (+ output_padding {extra}), leaving {out_size}: every dim must keep >= 1 cell"
         )
+    return transposed_geometry(size, kernel_size, stride, dilation, crops, extra, groups)
 
-    geometry = transposed_geometry(size, kernel_size, stride, dilation, crops, extra, groups)
-    y = correlate_adjoint(x, w, geometry)
-    return restore(y + b.reshape(-1, *[1] * ndim))
+
+def _conv_transpose(
+    ndim, input, weight, bias, stride, padding, output_padding, groups, dilation, data_format
+) -> np.ndarray:
+    x, restore = batched_channels_first(input, ndim, data_format)
+    w, groups = check_transpose(ndim, x.shape[1], weight, groups)
+    b = check_bias(bias, w.shape[1] * groups)
+    geometry = transpose_geometry(x.shape[2:], w.shape[2:], stride, padding, output_padding,
+                                  groups, dilation)
+    return restore(correlate_adjoint(x, w, geometry) + b.reshape(-1, *[1] * ndim))
 
 
 def transposed_geometry(size, kernel_size, stride, dilation, crops, extra,
