@@ -14,13 +14,17 @@ integers in [-8, 8] (every framework is then exact), ``"normal"`` standard-norma
 
 from __future__ import annotations
 
+import functools
+import inspect
 from typing import Any
 
 import numpy as np
 from hypothesis import assume
 from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
 
 from convparity.reference import ops
+from convparity.reference.arguments import is_int, padding_pairs, per_dim, positive_int
 from convparity.reference.case import Case
 from convparity.reference.conv_transpose import transpose_crops
 from convparity.reference.pooling import pool_geometry
@@ -46,6 +50,51 @@ DTYPES = _available_dtypes()
 VALUES = ("integers", "normal")
 INTEGER_RANGE = 8
 _DEFAULT: Any = object()
+
+
+def _check_arguments(kwargs: dict) -> None:
+    """Arguments a strategy can never draw from raise ``InvalidArgument`` naming them when the
+    strategy is built (as ``hypothesis.extra.numpy`` does), not ``Unsatisfiable`` hundreds of
+    draws later. Strategies and left-out keywords are checked as they are drawn."""
+    fixed = {k: v for k, v in kwargs.items()
+             if v is not _DEFAULT and v is not None and not isinstance(v, st.SearchStrategy)}
+    ndim = fixed.get("ndim", 1)
+    if "ndim" in fixed and (not is_int(ndim) or ndim not in (1, 2, 3)):
+        raise InvalidArgument(f"ndim={ndim!r}: expected 1, 2 or 3 spatial dims")
+    try:
+        for name in ("stride", "dilation", "kernel_size", "input_size"):
+            if name in fixed:
+                per_dim(name, fixed[name], ndim if is_int(ndim) else 1, minimum=1)
+        for name in ("batch", "in_channels", "out_channels", "channels", "groups",
+                     "channels_per_group"):
+            if name in fixed:
+                positive_int(name, fixed[name])
+        if "output_padding" in fixed:
+            per_dim("output_padding", fixed["output_padding"], ndim, minimum=0)
+        if "padding" in fixed and not isinstance(fixed["padding"], str):
+            padding_pairs(fixed["padding"], input_size=(1,) * ndim, kernel_size=(1,) * ndim,
+                          stride=(1,) * ndim, dilation=(1,) * ndim)
+        if "dtype" in fixed and as_dtype(fixed["dtype"]).name not in DTYPES:
+            raise ValueError(f"dtype={fixed['dtype']!r}: expected one of {', '.join(DTYPES)}")
+        if "values" in fixed and fixed["values"] not in VALUES:
+            raise ValueError(f"values={fixed['values']!r}: expected one of {', '.join(VALUES)}")
+        if "data_format" in fixed and fixed["data_format"] not in ("channels_first",
+                                                                   "channels_last"):
+            raise ValueError(f"data_format={fixed['data_format']!r}: expected 'channels_first' "
+                             f"or 'channels_last'")
+    except (ValueError, TypeError) as error:
+        raise InvalidArgument(str(error)) from None
+
+
+def _checked(strategy):
+    """``strategy`` with its arguments checked when it is built (see :func:`_check_arguments`)."""
+    @functools.wraps(strategy)
+    def build(*args, **kwargs):
+        names = list(inspect.signature(strategy).parameters)  # composite: `draw` is gone
+        _check_arguments({**dict(zip(names, args)), **kwargs})
+        return strategy(*args, **kwargs)
+
+    return build
 
 
 def as_dtype(name) -> np.dtype:
@@ -114,6 +163,7 @@ def _layout(x: np.ndarray, data_format: str) -> np.ndarray:
     return np.ascontiguousarray(np.moveaxis(x, 1, -1)) if data_format == "channels_last" else x
 
 
+@_checked
 @st.composite
 def conv_cases(draw, ndim=2, *, batch=_DEFAULT, in_channels=_DEFAULT, out_channels=_DEFAULT,
                groups=_DEFAULT, channels_per_group=_DEFAULT, kernel_size=_DEFAULT,
@@ -179,6 +229,7 @@ def _valid(case: Case) -> Case:
     return case
 
 
+@_checked
 @st.composite
 def conv_transpose_cases(draw, ndim=2, *, batch=_DEFAULT, in_channels=_DEFAULT,
                          out_channels=_DEFAULT, groups=_DEFAULT, kernel_size=_DEFAULT,
@@ -214,6 +265,7 @@ def conv_transpose_cases(draw, ndim=2, *, batch=_DEFAULT, in_channels=_DEFAULT,
         dilation=dilation)
 
 
+@_checked
 @st.composite
 def pool_cases(draw, ndim=2, kind="max", *, batch=_DEFAULT, channels=_DEFAULT,
                kernel_size=_DEFAULT, input_size=_DEFAULT, stride=_DEFAULT, padding=_DEFAULT,

@@ -128,3 +128,19 @@ def test_layer_cases_keep_the_real_accumulation_length(layer, data):
         per_output = layer.products if layer.op == "conv" else layer.channels * (
             layer.kernel // layer.fields.get("stride", 1)) ** layer.ndim
         assert products_reaching(case).max() == per_output
+
+
+@pytest.mark.parametrize("build, message", [
+    (lambda: conv_cases(stride=0), r"stride=0: every entry must be >= 1"),
+    (lambda: conv_cases(ndim=4), r"ndim=4: expected 1, 2 or 3"),
+    (lambda: conv_cases(4), r"ndim=4: expected 1, 2 or 3"),
+    (lambda: conv_transpose_cases(2, output_padding=-1), r"output_padding=-1"),
+    (lambda: pool_cases(2, "max", kernel_size=(2, 2, 2)), r"kernel_size=\(2, 2, 2\) has 3"),
+    (lambda: conv_cases(dtype="int8"), r"dtype='int8': expected one of"),
+    (lambda: conv_cases(groups=0), r"groups=0: expected a positive int"),
+])
+def test_impossible_arguments_fail_when_the_strategy_is_built(build, message):
+    from hypothesis.errors import InvalidArgument
+
+    with pytest.raises(InvalidArgument, match=message):
+        build()  # built, never drawn from
