@@ -148,6 +148,10 @@ class Api:
     # what it computes a case in on a machine (an environment.machine() record; None: this
     # one), None for the case dtype's default: see numerics_for
     numerics: Callable[[Case, dict | None], Numerics | None] | None = None
+    # the framework's backward pass: (case, cotangent) -> {"input"/"weight"/"bias": gradient},
+    # and what it computes the gradients in (None: as numerics_for says)
+    backward: Callable[[Case, np.ndarray], dict] | None = None
+    backward_numerics: Callable[[Case, dict | None], Numerics | None] | None = None
 
     @property
     def id(self) -> str:
@@ -187,6 +191,12 @@ class Api:
         float32/float64."""
         declared = self.numerics(case, machine) if self.numerics else None
         return declared or default_numerics(case.dtype)
+
+    def gradient_numerics_for(self, case: Case, machine: dict | None = None) -> Numerics:
+        """What its backward pass computes ``case``'s gradients in: as declared for the
+        backward pass, else as for the forward pass."""
+        declared = self.backward_numerics(case, machine) if self.backward_numerics else None
+        return declared or self.numerics_for(case, machine)
 
     def run(self, case: Case) -> np.ndarray:
         """The API's output for ``case`` as a NumPy array, or ``Unsupported`` with the reason."""

@@ -24,6 +24,7 @@ import numpy as np
 from convparity.adapters import environment
 from convparity.adapters.api import Api, dilate_kernel
 from convparity.reference.case import Case, array_from_dict
+from convparity.reference.compare import compare
 from convparity.reference.numerics import HALF_PRECISION, Numerics, accumulating_in_storage
 from convparity.reference.testing import check_against_reference
 
@@ -167,6 +168,32 @@ def verdict(option: Backend, api: Api, case: Case) -> Verdict:
         return Verdict(option, False, f"{type(error).__name__}: {text[0] if text else ''}")
     return Verdict(option, comparison.ok,
                    "" if comparison.ok else comparison.summary().splitlines()[-1])
+
+
+def backward_verdict(option: Backend, api: Api, case: Case, cotangent) -> Verdict:
+    """Whether ``api``'s gradients for ``case`` agree with the oracle's under ``option`` (an
+    in-process switch: a worker runs no backward pass)."""
+    from convparity.reference import backward
+
+    if option.switch is None:
+        return Verdict(option, False, "a worker backend runs no backward pass")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with option.switch():
+                found = api.backward(case, cotangent)
+        numerics = option.numerics_for(api, case)
+        for gradient in backward.gradients(case, cotangent):
+            comparison = compare(found[gradient.name],
+                                 *backward.expectation(gradient, numerics, case.dtype),
+                                 numerics.storage)
+            if not comparison.ok:
+                return Verdict(option, False, f"the {gradient.name} gradient: "
+                                              f"{comparison.summary().splitlines()[-1]}")
+    except Exception as error:
+        text = str(error).strip().splitlines()
+        return Verdict(option, False, f"{type(error).__name__}: {text[0] if text else ''}")
+    return Verdict(option, True)
 
 
 def bisect(api: Api, case: Case) -> list[Verdict]:

@@ -118,7 +118,7 @@ def layer_names(api) -> list[str]:
 
 
 def print_table(sweeps) -> None:
-    rows = [(f"{s.api.op} {s.api.ndim}-D", s.api.id, report.cell(s)) for s in sweeps]
+    rows = [(f"{s.api.op} {s.api.ndim}-D", s.label, report.cell(s)) for s in sweeps]
     widths = [max(len(r[i]) for r in rows + [("op", "API", "result")]) for i in range(2)]
     print(f"{'op':<{widths[0]}}  {'API':<{widths[1]}}  result")
     for op, api, result in rows:
@@ -126,12 +126,12 @@ def print_table(sweeps) -> None:
     print(f"\n{report.summary(sweeps)}")
     for s in sweeps:
         if s.status == parity.FAIL:
-            print(f"\n--- {s.api.id} ---\n{s.failure or parity.stale_message(s)}")
+            print(f"\n--- {s.label} ---\n{s.failure or parity.stale_message(s)}")
 
 
 def save_failures(failed, folder: pathlib.Path) -> None:
     for s in failed:
-        if s.failing_case is None:
+        if s.failing_case is None or s.direction == "backward":  # repro replays forward cases
             continue
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{s.api.id.replace('/', '_')}.json"

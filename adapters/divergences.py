@@ -169,6 +169,7 @@ class Divergence:
     instead: str = ""
     agrees_with: str = ""
     sometimes: bool = False
+    direction: str = "forward"  # or "backward": the gradients differ, not the output
 
     def covers(self, api: Api) -> bool:
         named = any(api.id == pattern or fnmatch.fnmatchcase(api.id, pattern)
@@ -274,7 +275,7 @@ def parse_entry(raw: dict, where: str) -> Divergence:
         raise ValueError(f"{where}: {message}")
 
     known = {"api", "when", "why", "link", "versions", "expect", "instead", "agrees_with",
-             "sometimes"}
+             "sometimes", "direction"}
     if unknown := sorted(set(raw) - known):
         fail(f"unknown keys {unknown}; expected some of {sorted(known)}")
     for key in ("api", "when", "why"):
@@ -288,7 +289,13 @@ def parse_entry(raw: dict, where: str) -> Divergence:
         when = parse(raw["when"], KNOWN_NAMES)
     except ValueError as error:
         fail(str(error))
+    direction = raw.get("direction", "forward")
+    if direction not in ("forward", "backward"):
+        fail(f"direction={direction!r}: expected 'forward' or 'backward'")
     expect = raw.get("expect", "differs")
+    if direction == "backward" and expect == "instead":
+        fail("expect='instead' is for the forward pass; a backward entry expects 'differs' or "
+             "'wrong'")
     if expect not in EXPECTATIONS:
         fail(f"expect={expect!r}: expected one of {', '.join(EXPECTATIONS)}")
     if expect == "instead" and raw.get("instead") not in INSTEAD:
@@ -303,7 +310,7 @@ def parse_entry(raw: dict, where: str) -> Divergence:
     return Divergence(api=tuple(api), when=when, why=raw["why"], link=raw.get("link", ""),
                       versions=raw.get("versions", ""), expect=expect,
                       instead=raw.get("instead", ""), agrees_with=raw.get("agrees_with", ""),
-                      sometimes=bool(raw.get("sometimes", False)))
+                      sometimes=bool(raw.get("sometimes", False)), direction=direction)
 
 
 def parse_file(text: str, name: str = "divergences") -> tuple[Divergence, ...]:
@@ -325,10 +332,12 @@ def load(path: str | None = None) -> tuple[Divergence, ...]:
 MATCHED: set = set()  # entries that covered at least one case in this process
 
 
-def matching(api: Api, case: Case, entries=None) -> Divergence | None:
-    """The first registered divergence of ``api`` that covers ``case`` on this machine."""
+def matching(api: Api, case: Case, entries=None,
+             direction: str = "forward") -> Divergence | None:
+    """The first registered divergence of ``api`` that covers ``case`` on this machine, in the
+    forward or the backward pass."""
     for entry in load() if entries is None else entries:
-        if entry.applies(api, case):
+        if entry.direction == direction and entry.applies(api, case):
             MATCHED.add(entry)
             return entry
     return None

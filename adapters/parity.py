@@ -19,8 +19,10 @@ from hypothesis import HealthCheck, Phase, assume, given, settings
 
 from convparity.adapters import backends, divergences, environment, peers
 from convparity.adapters.api import Api, Unsupported
+from convparity.reference import backward as reference_backward
 from convparity.reference.case import Case
-from convparity.reference.compare import Comparison
+from convparity.reference.compare import Comparison, compare
+from convparity.reference.strategies import with_cotangent
 from convparity.reference.testing import check_against_reference, failure_report
 
 AGREE, DIVERGENCE, UNSUPPORTED, FAIL = "agree", "divergence", "unsupported", "fail"
@@ -92,6 +94,58 @@ def classify(api: Api, case: Case, entries=None) -> Outcome:
         f"{divergence.expect} {divergence.instead or divergence.agrees_with}: {found}"))
 
 
+def check_backward(api: Api, case: Case, cotangent: np.ndarray) -> Outcome:
+    """Run ``api``'s backward pass on ``case`` with ``cotangent`` and compare each gradient
+    (input, weight, bias) with the oracle's within its own bound
+    (:mod:`convparity.reference.backward`)."""
+    reason = api.why_not(case)
+    if reason:
+        return Outcome(UNSUPPORTED, case, detail=reason)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            found = api.backward(case, cotangent)
+    except Exception as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        return Outcome(FAIL, case, detail=(
+            f"{api.id}'s backward raised {type(error).__name__}: {first_line}\n  for "
+            f"{case.call_repr()}"))
+    numerics = api.gradient_numerics_for(case)
+    worst = None
+    for gradient in reference_backward.gradients(case, cotangent):
+        if gradient.name not in found:
+            return Outcome(FAIL, case, detail=f"{api.id}'s backward gave no {gradient.name} "
+                                               f"gradient for {case.call_repr()}")
+        answer, bound = reference_backward.expectation(gradient, numerics, case.dtype)
+        try:
+            comparison = compare(found[gradient.name], answer, bound, numerics.storage)
+        except AssertionError as error:  # shapes differ
+            return Outcome(FAIL, case, detail=f"{api.id}: the {gradient.name} gradient: {error}")
+        if not comparison.ok:
+            divergence = divergences.matching(api, case, direction="backward")
+            if divergence is not None:
+                explained, found_text = (
+                    (True, "") if divergence.expect == "differs" else _backward_explained(
+                        divergence, api, case, cotangent))
+                if explained:
+                    return Outcome(DIVERGENCE, case, comparison, divergence, detail=found_text)
+            return Outcome(FAIL, case, comparison, detail=(
+                f"{api.id}'s {gradient.name} gradient disagrees with the oracle's for\n"
+                f"  {case.call_repr()}\n"
+                + "\n".join(f"  {line}" for line in comparison.summary().splitlines())
+                + f"\nSeen on {where()}"))
+        if worst is None or comparison.max_ratio > worst.max_ratio:
+            worst = comparison
+    return Outcome(AGREE, case, worst)
+
+
+def _backward_explained(divergence, api: Api, case: Case, cotangent) -> tuple[bool, str]:
+    """A backward entry expecting "wrong": do the gradients agree under its backend?"""
+    found = backends.backward_verdict(backends.backend(divergence.agrees_with), api, case,
+                                      cotangent)
+    return found.agrees, str(found)
+
+
 def where() -> str:
     return environment.describe()
 
@@ -136,6 +190,7 @@ class Sweep:
     by_dtype: dict = field(default_factory=dict)  # dtype -> Counter of statuses
     stats_by_dtype: dict = field(default_factory=dict)  # dtype -> DtypeStats (agreeing cases)
     peer: str | None = None  # the framework errors were measured relative to
+    direction: str = "forward"  # or "backward": the gradients were checked
 
     def record(self, outcome: Outcome) -> None:
         self.counts[outcome.status] += 1
@@ -159,6 +214,11 @@ class Sweep:
     @property
     def worst_ulps(self) -> float:
         return max((s.worst_ulps for s in self.stats_by_dtype.values()), default=0.0)
+
+    @property
+    def label(self) -> str:
+        """The API's id, marked ``(backward)`` when its gradients were checked."""
+        return self.api.id + (" (backward)" if self.direction == "backward" else "")
 
     @property
     def stale(self) -> list[divergences.Divergence]:
@@ -191,7 +251,8 @@ class Sweep:
 
 def sweep(api: Api, *, max_examples: int = 100, derandomize: bool | None = None,
           seed: int | None = None, entries=None, raise_on_failure: bool = True,
-          cases=None, peer: str | None = None, **overrides) -> Sweep:
+          cases=None, peer: str | None = None, backward: bool = False,
+          **overrides) -> Sweep:
     """Draw up to ``max_examples`` cases the API can express and check each (from its own
     strategy, or from ``cases``: e.g. real layers).
 
@@ -201,10 +262,12 @@ def sweep(api: Api, *, max_examples: int = 100, derandomize: bool | None = None,
     kept in ``Sweep.failure``. The cases drawn depend only on ``seed`` (or the profile's
     randomness): no example database is read or written, so no case saved for another API or in
     another directory leaks in. With ``peer`` (a framework other than the API's), each agreeing
-    case's error is also measured relative to that framework's on the same case.
+    case's error is also measured relative to that framework's on the same case. With
+    ``backward``, each case comes with a cotangent and the API's gradients are checked instead
+    (:func:`check_backward`).
     """
-    peer = peer if peer != api.framework else None
-    result = Sweep(api, peer=peer)
+    peer = peer if peer != api.framework and not backward else None
+    result = Sweep(api, peer=peer, direction="backward" if backward else "forward")
     if not api.mutation:
         SESSION_SWEEPS.append(result)
     profile = settings()
@@ -222,15 +285,25 @@ def sweep(api: Api, *, max_examples: int = 100, derandomize: bool | None = None,
     recording = [True]
     api.active_limits()  # probes run here, before Hypothesis draws
 
+    drawn = api.strategy(**overrides) if cases is None else cases
+    if backward:
+        drawn = with_cotangent(drawn)
+    else:
+        drawn = drawn.map(lambda case: (case, None))
+
     @config
-    @given(api.strategy(**overrides) if cases is None else cases)
-    def run(case: Case) -> None:
+    @given(drawn)
+    def run(example) -> None:
+        case, cotangent = example
         reason = api.why_not(case)
         if reason:
             if recording[0]:
                 result.record(Outcome(UNSUPPORTED, case, detail=reason))
             assume(False)
-        outcome = check_case(api, case, entries, peer if recording[0] else None)
+        if backward:
+            outcome = check_backward(api, case, cotangent)
+        else:
+            outcome = check_case(api, case, entries, peer if recording[0] else None)
         if recording[0]:
             result.record(outcome)
         if outcome.status == FAIL:
@@ -245,7 +318,8 @@ def sweep(api: Api, *, max_examples: int = 100, derandomize: bool | None = None,
     except hypothesis.errors.Unsatisfiable:
         result.all_unsupported = True
     except AssertionError as error:
-        verdicts = backends.bisect(api, result.failing_case) if result.failing_case else []
+        verdicts = (backends.bisect(api, result.failing_case)
+                    if result.failing_case and not backward else [])
         result.failure = "\n".join(filter(None, [str(error), backends.bisection_text(verdicts)]))
         if raise_on_failure:
             raise AssertionError(result.failure) from None

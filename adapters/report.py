@@ -22,7 +22,8 @@ STATUS_COLOR = {AGREE: "#2e7d32", DIVERGENCE: "#f9a825", UNSUPPORTED: "#9e9e9e",
 def row(sweep: Sweep) -> dict:
     api = sweep.api
     return {
-        "api": api.id, "framework": api.framework, "version": api.version, "op": api.op,
+        "api": api.id, "direction": sweep.direction, "framework": api.framework,
+        "version": api.version, "op": api.op,
         "ndim": api.ndim, "status": sweep.status,
         "counts": dict(sweep.counts), "worst_error_over_bound": finite(sweep.worst_ratio),
         "worst_ulps": finite(sweep.worst_ulps),
@@ -119,11 +120,11 @@ def to_markdown(sweeps: list[Sweep], settings: dict) -> str:
              "|---|---|---|---|---|"]
     for s in sweeps:
         c = s.counts
-        lines.append(f"| {s.api.op} {s.api.ndim}-D | `{s.api.id}` | {cell(s)} | {per_dtype(s)} | "
+        lines.append(f"| {s.api.op} {s.api.ndim}-D | `{s.label}` | {cell(s)} | {per_dtype(s)} | "
                      f"{c[AGREE]} / {c[DIVERGENCE]} / {c[UNSUPPORTED]} |")
     for s in sweeps:
         if s.status == FAIL:
-            lines += ["", f"<details><summary>{s.api.id}</summary>", "", "```",
+            lines += ["", f"<details><summary>{s.label}</summary>", "", "```",
                       s.failure or "stale divergences: " + ", ".join(d.when.text for d in s.stale),
                       "```", "</details>"]
     return "\n".join(lines) + "\n"
@@ -180,13 +181,13 @@ def to_html(sweeps: list[Sweep], settings: dict) -> str:
         for f in frameworks:
             items = "".join(
                 f'<div class="api {s.status}" style="background:{STATUS_COLOR[s.status]}" '
-                f'title="{html.escape(tooltip(s))}">{html.escape(s.api.id)}<br>'
+                f'title="{html.escape(tooltip(s))}">{html.escape(s.label)}<br>'
                 f"<small>{html.escape(cell(s))}</small></div>" for s in grid[op, f])
             cells.append(f"<td>{items}</td>")
         body.append(f"<tr><th>{op[0]} {op[1]}-D</th>{''.join(cells)}</tr>")
     environment_items = "".join(f"<li>{html.escape(line)}</li>"
                                 for line in environment_lines(sweeps))
-    failures = "".join(f"<h3>{html.escape(s.api.id)}</h3><pre>{html.escape(s.failure)}</pre>"
+    failures = "".join(f"<h3>{html.escape(s.label)}</h3><pre>{html.escape(s.failure)}</pre>"
                        for s in sweeps if s.status == FAIL and s.failure)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>convparity report</title>

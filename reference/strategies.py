@@ -31,7 +31,7 @@ from convparity.reference.pooling import pool_geometry
 
 __all__ = [
     "conv_cases", "conv_transpose_cases", "pool_cases", "layer_cases", "signal_cases",
-    "paddings", "DTYPES", "VALUES",
+    "with_cotangent", "paddings", "DTYPES", "VALUES",
 ]
 
 
@@ -369,3 +369,18 @@ def convolve_cases(ndim=2, **kwargs) -> st.SearchStrategy:
 def cases(op: str, ndim=2, **kwargs) -> st.SearchStrategy:
     """The strategy of ``op`` (its entry in :data:`~convparity.reference.ops.TABLE`)."""
     return globals()[ops.op(op).strategy](ndim, **kwargs)
+
+
+@st.composite
+def with_cotangent(draw, cases: st.SearchStrategy, *, values=_DEFAULT,
+                   seed=_DEFAULT) -> tuple[Case, np.ndarray]:
+    """``(case, cotangent)``: a case from ``cases`` and a gradient for its output, of the
+    output's shape and the case's dtype; integer-valued when the case's data are (so that the
+    backward pass is exact too), else standard normal, unless ``values`` says."""
+    case = draw(cases)
+    integer_data = all(np.all(np.asarray(a, dtype=float) == np.round(np.asarray(a, dtype=float)))
+                       for a in (case.input, case.weight) if a is not None)
+    if values is _DEFAULT:
+        values = "integers" if integer_data else "normal"
+    make = _arrays(draw, values, case.dtype.name, seed)
+    return case, make(case.expected().shape)
