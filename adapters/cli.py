@@ -2,7 +2,7 @@
 
     convparity run [--frameworks torch,tensorflow] [--ops conv,max_pool] [--examples 100]
                    [--seed 0] [--report report.html|.md|.json] [--layers]
-                   [--relative-to torch|none] [--device cpu|cuda]
+                   [--relative-to torch|none] [--device cpu|cuda] [--backward]
     convparity frameworks
     convparity support-table [--write README.md]
     convparity repro FILE
@@ -68,16 +68,20 @@ def run(args) -> int:
     if args.layers:  # the layer zoo instead of the op's strategies, for the APIs it reaches
         apis = [api for api in apis if layer_names(api)]
     apis = placed(apis, args.device)
-    for i, api in enumerate(apis):
-        progress(i, len(apis), api.id)
+    jobs = [(api, False) for api in apis]
+    if args.backward:  # each API's gradients too, beside its forward verdict
+        jobs = [(api, backward) for api in apis
+                for backward in ((False, True) if api.backward else (False,))]
+    for i, (api, backward) in enumerate(jobs):
+        progress(i, len(jobs), api.id + (" (backward)" if backward else ""))
         cases = layer_cases(layer_names(api)) if args.layers else None
         sweeps.append(parity.sweep(api, max_examples=args.examples, seed=args.seed,
                                    derandomize=False, raise_on_failure=False, cases=cases,
-                                   peer=peer))
-    progress(len(apis), len(apis), f"done in {time.perf_counter() - start:.0f} s")
+                                   peer=peer, backward=backward))
+    progress(len(jobs), len(jobs), f"done in {time.perf_counter() - start:.0f} s")
     print_table(sweeps)
     settings = {"examples": args.examples, "seed": args.seed, "ops": ops, "layers": args.layers,
-                "relative_to": peer, "device": args.device,
+                "relative_to": peer, "device": args.device, "backward": args.backward,
                 "frameworks": selected_frameworks(args.frameworks)}
     for path in args.report or []:
         report.write(path, sweeps, settings)
@@ -230,6 +234,9 @@ def main(argv=None) -> int:
     run_parser.add_argument("--relative-to", default="torch", metavar="FRAMEWORK",
                             help="measure each error also relative to this framework's on the "
                                  "same case (default: torch; none: off)")
+    run_parser.add_argument("--backward", action="store_true",
+                            help="also check each API's gradients (input, weight, bias) "
+                                 "against the oracle's, where its adapter has a backward pass")
     run_parser.add_argument("--device", default="cpu", choices=devices.DEVICES,
                             help="where torch/TensorFlow run (cuda: skipped, saying why, where "
                                  "there is no GPU)")

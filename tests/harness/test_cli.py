@@ -72,3 +72,16 @@ def test_run_layers_sweeps_the_zoo_for_the_apis_it_reaches(tmp_path):
     assert {r["api"] for r in data["results"]} == {"torch.nn.functional.max_pool2d",
                                                    "torch.nn.MaxPool2d"}
     assert all(r["status"] == "agree" for r in data["results"])
+
+
+@pytest.mark.skipif(not is_installed("torch"), reason="torch is not installed")
+def test_run_backward_reports_both_passes_per_api(tmp_path):
+    done = convparity("run", "--frameworks", "torch", "--ops", "avg_pool", "--backward",
+                      "--examples", "3", "--report", "r.json", "--report", "r.md", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    results = json.loads((tmp_path / "r.json").read_text())["results"]
+    pairs = {(r["api"], r["direction"]) for r in results}
+    assert ("torch.nn.functional.avg_pool2d", "forward") in pairs
+    assert ("torch.nn.functional.avg_pool2d", "backward") in pairs
+    assert len(pairs) == 2 * 6  # F.* and nn.* in three ranks, both passes
+    assert "`torch.nn.AvgPool3d (backward)` | agree" in (tmp_path / "r.md").read_text()
