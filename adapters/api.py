@@ -152,6 +152,7 @@ class Api:
     # and what it computes the gradients in (None: as numerics_for says)
     backward: Callable[[Case, np.ndarray], dict] | None = None
     backward_numerics: Callable[[Case, dict | None], Numerics | None] | None = None
+    backward_limits: tuple[Limit, ...] = ()  # what its backward pass cannot do besides
 
     @property
     def id(self) -> str:
@@ -175,6 +176,18 @@ class Api:
         for limit in self.active_limits():
             if limit.applies(case):
                 return f"{self.name} {limit.reason}"
+        return None
+
+    def why_not_backward(self, case: Case) -> str | None:
+        """Why this API cannot run ``case``'s backward pass, or ``None`` if it can."""
+        if self.backward is None:
+            return f"{self.name} has no backward pass in its adapter"
+        reason = self.why_not(case)
+        if reason:
+            return reason
+        for limit in self.backward_limits:
+            if in_range(self.version, limit.versions) and limit.applies(case):
+                return f"{self.name}'s backward {limit.reason}"
         return None
 
     def active_limits(self) -> tuple[Limit, ...]:

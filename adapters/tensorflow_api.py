@@ -8,6 +8,7 @@ conv ``(O, I/g, *k)`` -> ``(*k, I/g, O)``; transposed ``(I, O, *k)`` -> ``(*k, O
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import functools
 import math
@@ -62,21 +63,93 @@ def keras():
     return keras
 
 
+# While a backward pass is recorded: (id of a case array -> its name, name -> (watched tensor,
+# its gradient back to the case's layout), the tape)
+TAPE = contextvars.ContextVar("convparity_tf_tape", default=None)
+
+
+def constant(array):
+    """A case array as the call passes it: itself, or, while a backward pass is recorded, a
+    watched constant (its gradient is the case's)."""
+    recording = TAPE.get()
+    if recording is None or array is None or id(array) not in recording[0]:
+        return array
+    names, watched, tape = recording
+    value = tf().constant(array)
+    tape.watch(value)
+    watched[names[id(array)]] = (value, None)
+    return value
+
+
+def watch(name: str, variable, to_case_layout) -> None:
+    """Record a layer's own variable as the case's ``name`` array (its gradient mapped back to
+    the case's layout by ``to_case_layout``)."""
+    recording = TAPE.get()
+    if recording is not None:
+        recording[1][name] = (variable, to_case_layout)
+
+
+def differentiated(call):
+    """The backward pass of ``call`` under a ``GradientTape``: ``backward(case, cotangent)``
+    returns ``{"input": ..., "weight": ..., "bias": ...}`` as NumPy arrays in the case's
+    layouts (a Keras layer's kernel mapped back from TF's)."""
+    def backward(case: Case, cotangent: np.ndarray) -> dict[str, np.ndarray]:
+        from convparity.adapters.api import to_numpy
+
+        names = {id(case.input): "input"}
+        if case.weight is not None:
+            names[id(case.weight)] = "weight"
+        if case.bias is not None:
+            names[id(case.bias)] = "bias"
+        watched: dict = {}
+        with tf().GradientTape() as tape:
+            token = TAPE.set((names, watched, tape))
+            try:
+                y = call(case)
+            finally:
+                TAPE.reset(token)
+        targets = list(watched.items())
+        found = tape.gradient(y, [value for _, (value, _) in targets],
+                              output_gradients=tf().constant(np.asarray(cotangent, case.dtype)))
+        result = {}
+        for (name, (value, back)), gradient in zip(targets, found):
+            array = (to_numpy(gradient) if gradient is not None
+                     else np.zeros(value.shape, case.dtype))
+            result[name] = back(array) if back else array
+        return result
+
+    return backward
+
+
 def data_format(case: Case) -> str:
     return FORMATS[case.ndim, channels_last(case)]
 
 
-def tf_weight(case: Case) -> np.ndarray:
+def tf_weight(case: Case):
     """torch's ``(A, B, *k)`` -> TF's ``(*k, B, A)`` (conv: A=O, B=I/g; transposed: A=I, B=O)."""
-    w = case.weight
-    return np.transpose(w, (*range(2, w.ndim), 1, 0))
+    w = constant(case.weight)
+    transpose = tf().transpose if tf().is_tensor(w) else np.transpose
+    return transpose(w, (*range(2, w.ndim), 1, 0))
 
 
-def depthwise_weight(case: Case) -> np.ndarray:
+def from_tf_weight(w: np.ndarray) -> np.ndarray:
+    """:func:`tf_weight` undone: TF's ``(*k, B, A)`` -> torch's ``(A, B, *k)``."""
+    return np.transpose(w, (w.ndim - 1, w.ndim - 2, *range(w.ndim - 2)))
+
+
+def depthwise_weight(case: Case):
     """``(C*M, 1, *k)`` -> ``(*k, C, M)``: output channel ``c*M + m`` is filter ``[..., c, m]``."""
     channels = case.input.shape[-1 if channels_last(case) else 1]
-    w = case.weight.reshape(channels, -1, *case.kernel)
-    return np.transpose(w, (*range(2, w.ndim), 0, 1))
+    w = constant(case.weight)
+    ops = tf() if tf().is_tensor(w) else np
+    w = ops.reshape(w, (channels, -1, *case.kernel))
+    return ops.transpose(w, (*range(2, len(w.shape)), 0, 1))
+
+
+def from_depthwise_weight(w: np.ndarray) -> np.ndarray:
+    """:func:`depthwise_weight` undone: ``(*k, C, M)`` -> ``(C*M, 1, *k)``."""
+    moved = np.transpose(w, (w.ndim - 2, w.ndim - 1, *range(w.ndim - 2)))
+    return moved.reshape(moved.shape[0] * moved.shape[1], 1, *moved.shape[2:])
 
 
 def explicit_padding(case: Case):
@@ -92,7 +165,8 @@ def explicit_padding(case: Case):
 def add_bias(y, case: Case):
     if case.bias is None:
         return y
-    return tf().nn.bias_add(y, case.bias, data_format="N...C" if channels_last(case) else "NC...")
+    return tf().nn.bias_add(y, constant(case.bias),
+                            data_format="N...C" if channels_last(case) else "NC...")
 
 
 def output_shape(case: Case) -> list[int]:
@@ -111,16 +185,16 @@ def nn_conv(name: str):
         strides, dilations = list(case.strides), list(case.dilations)
         if name == "conv3d":  # conv3d wants them over every axis
             strides, dilations = per_axis(case, strides), per_axis(case, dilations)
-        y = fn(case.input, tf_weight(case), strides, explicit_padding(case),
-               data_format=data_format(case),
-               dilations=dilations)
+        y = fn(constant(case.input), tf_weight(case), strides, explicit_padding(case),
+               data_format=data_format(case), dilations=dilations)
         return add_bias(y, case)
 
     return call
 
 
 def nn_depthwise(case: Case):
-    y = tf().nn.depthwise_conv2d(case.input, depthwise_weight(case), per_axis(case, case.strides),
+    y = tf().nn.depthwise_conv2d(constant(case.input), depthwise_weight(case),
+                                 per_axis(case, case.strides),
                                  explicit_padding(case), data_format=data_format(case),
                                  dilations=list(case.dilations))
     return add_bias(y, case)
@@ -129,7 +203,7 @@ def nn_depthwise(case: Case):
 def nn_conv_transpose(name: str):
     def call(case: Case):
         fn = getattr(tf().nn, name)
-        y = fn(case.input, tf_weight(case), output_shape(case), list(case.strides),
+        y = fn(constant(case.input), tf_weight(case), output_shape(case), list(case.strides),
                padding=explicit_padding(case), data_format=data_format(case),
                dilations=list(case.dilations))
         return add_bias(y, case)
@@ -140,8 +214,8 @@ def nn_conv_transpose(name: str):
 def nn_pool(name: str):
     def call(case: Case):
         fn = getattr(tf().nn, name)
-        return fn(case.input, list(case.kernel), list(case.strides), explicit_padding(case),
-                  data_format=data_format(case))
+        return fn(constant(case.input), list(case.kernel), list(case.strides),
+                  explicit_padding(case), data_format=data_format(case))
 
     return call
 
@@ -161,28 +235,31 @@ def keras_layer(name: str):
         common = dict(padding=keras_padding(case), data_format=case.data_format, dtype=dtype)
         if case.op in ("max_pool", "avg_pool"):
             layer = cls(pool_size=case.kernel, strides=case.strides, **common)
-            return layer(case.input)
+            return layer(constant(case.input))
         use_bias = case.bias is not None
         if name.startswith("Depthwise"):
             channels = case.input.shape[-1 if channels_last(case) else 1]
             layer = cls(case.kernel, strides=case.strides, dilation_rate=case.dilations,
                         depth_multiplier=case.weight.shape[0] // channels, use_bias=use_bias,
                         **common)
-            weights = [depthwise_weight(case)]
+            weights, back = [depthwise_weight(case)], from_depthwise_weight
         elif case.op == "conv":
             layer = cls(case.weight.shape[0], case.kernel, strides=case.strides,
                         dilation_rate=case.dilations, groups=case.groups, use_bias=use_bias,
                         **common)
-            weights = [tf_weight(case)]
+            weights, back = [tf_weight(case)], from_tf_weight
         else:
             output_padding = None if case.padding == "same" else case.output_padding
             layer = cls(case.weight.shape[1] * case.groups, case.kernel, strides=case.strides,
                         dilation_rate=case.dilations, output_padding=output_padding,
                         use_bias=use_bias, **common)
-            weights = [tf_weight(case)]
+            weights, back = [tf_weight(case)], from_tf_weight
         layer.build(case.input.shape)
-        layer.set_weights(weights + ([case.bias] if use_bias else []))
-        return layer(case.input)
+        layer.set_weights([np.asarray(w) for w in weights] + ([case.bias] if use_bias else []))
+        watch("weight", layer.kernel.value, back)
+        if use_bias:
+            watch("bias", layer.bias.value, None)
+        return layer(constant(case.input))
 
     return call
 
@@ -393,6 +470,51 @@ CRASH = HALF_PADDING_ONLY_WINDOW  # the same oneDNN kernels as torch's
 TRANSPOSE_CRASH = HALF_UNREACHED_OUTPUT
 
 
+def backward_numerics(case: Case, machine: dict | None = None) -> Numerics | None:
+    """TF's gradients in float16/bfloat16 sum in the storage type (measured: the bias gradient
+    of a float16 conv3d, BiasAddGrad, 1.1x the float32-accumulation bound)."""
+    if case.dtype.name in HALF_PRECISION:
+        return accumulating_in_storage(case.dtype.name)
+    return None
+
+
+# TF's CPU gradient kernels take channels_last only, where the forward pass also takes NCHW.
+NHWC_GRADIENT = Limit("runs channels_last only on CPU (MaxPoolGrad, MaxPool3DGrad and "
+                      "DepthwiseConv2dNativeBackpropInput take NHWC/NDHWC)", RAISES,
+                      on={"data_format": {"channels_first"}},
+                      raises=raises("InvalidArgumentError UnimplementedError",
+                                    "only supports? NH?D?WC|only supported for NHWC"))
+
+
+GROUPED_GRADIENT = Limit("has no gradient for grouped convolutions on CPU", RAISES,
+                         on={"groups": {"several"}},
+                         raises=raises("InvalidArgumentError",
+                                       "Gradients for grouped convolutions are not supported"))
+DILATED_GRADIENT = Limit("has no dilated input gradient on CPU (seen in float32 with explicit "
+                         "pads and float64 with SAME): 'Current CPU implementations do not "
+                         "yet support dilation rates larger than 1'",
+                         RAISES, on={"dilation": {"dilated"}},
+                         raises=raises("InvalidArgumentError",
+                                       "do not yet support dilation rates larger than 1"))
+
+
+NHWC_EXPLICIT_GRADIENT = Limit(
+    "runs channels_last only on CPU with explicit pads (Conv2DCustomBackpropInputOp)", RAISES,
+    on={"data_format": {"channels_first"}}, also=explicit,
+    raises=raises("InvalidArgumentError", "only supports NHWC"))
+SPACE_TO_BATCH_GRADIENT = Limit(
+    "with stride and dilation goes through space_to_batch, which raises unless the padded "
+    "size divides by the dilation", RAISES,
+    on={"stride": {"equal", "unequal"}, "dilation": {"dilated"}},
+    raises=raises("InvalidArgumentError", "not divisible by block_shape"))
+
+
+UNEQUAL_STRIDES_GRADIENT = Limit(
+    "takes equal row and column strides only (DepthwiseConv2dNativeBackpropInput)", RAISES,
+    on={"stride": {"unequal"}},
+    raises=raises("InvalidArgumentError", "only supports equal length strides"))
+
+
 def apis() -> list[Api]:
     from hypothesis import strategies as st
 
@@ -454,4 +576,22 @@ def apis() -> list[Api]:
             (PADDING_MODE, NOT_DEPTHWISE, STRINGS_ONLY, KERAS_UNEQUAL_STRIDES,
              KERAS_UNEQUAL_STRIDES_FLOAT16, DEPTHWISE_ROW_STRIDE, CRASH)),
     ]
-    return [dataclasses.replace(api, numerics=numerics) for api in result]
+    return [dataclasses.replace(api, numerics=numerics, backward=differentiated(api.call),
+                                backward_numerics=backward_numerics,
+                                backward_limits=gradient_limits(api))
+            for api in result]
+
+
+def gradient_limits(api: Api) -> tuple[Limit, ...]:
+    """What an API's backward pass cannot do on CPU besides what its forward pass cannot."""
+    found = []
+    if api.id.startswith(("tensorflow.nn.max_pool", "tensorflow.nn.depthwise_conv2d")):
+        found.append(NHWC_GRADIENT)
+    if api.id == "tensorflow.nn.depthwise_conv2d":
+        found += [SPACE_TO_BATCH_GRADIENT, UNEQUAL_STRIDES_GRADIENT]
+    if api.id == "tensorflow.nn.conv2d":
+        found.append(NHWC_EXPLICIT_GRADIENT)
+    if api.id.startswith(("tensorflow.nn.conv", "tensorflow.nn.convolution")) \
+            and api.op == "conv":
+        found += [GROUPED_GRADIENT, DILATED_GRADIENT]
+    return tuple(found)
