@@ -291,6 +291,16 @@ def tiny_case(op: str, ndim: int, *, dtype: str = "float32", channels: int = 1,
     return Case(op, x, kernel_size=per_dim(kernel), data_format=data_format, **fields)
 
 
+def differentiable_arrays(case: Case) -> dict[int, str]:
+    """The case's arrays a backward pass differentiates, by identity: ``id(array) -> name``
+    (input, weight, bias), for an adapter to tell them apart as its call converts them."""
+    names = {id(case.input): "input"}
+    for name in ("weight", "bias"):
+        if getattr(case, name) is not None:
+            names[id(getattr(case, name))] = name
+    return names
+
+
 def to_numpy(value) -> np.ndarray:
     """A framework tensor as a NumPy array of the same dtype (bfloat16 through ml_dtypes)."""
     if hasattr(value, "detach"):  # torch

@@ -285,25 +285,15 @@ def sweep(api: Api, *, max_examples: int = 100, derandomize: bool | None = None,
     recording = [True]
     api.active_limits()  # probes run here, before Hypothesis draws
 
-    drawn = api.strategy(**overrides) if cases is None else cases
-    if backward:
-        drawn = with_cotangent(drawn)
-    else:
-        drawn = drawn.map(lambda case: (case, None))
-
     @config
-    @given(drawn)
-    def run(example) -> None:
-        case, cotangent = example
-        reason = api.why_not_backward(case) if backward else api.why_not(case)
+    @given(api.strategy(**overrides) if cases is None else cases)
+    def run(case: Case) -> None:
+        reason = api.why_not(case)
         if reason:
             if recording[0]:
                 result.record(Outcome(UNSUPPORTED, case, detail=reason))
             assume(False)
-        if backward:
-            outcome = check_backward(api, case, cotangent)
-        else:
-            outcome = check_case(api, case, entries, peer if recording[0] else None)
+        outcome = check_case(api, case, entries, peer if recording[0] else None)
         if recording[0]:
             result.record(outcome)
         if outcome.status == FAIL:
@@ -311,6 +301,25 @@ def sweep(api: Api, *, max_examples: int = 100, derandomize: bool | None = None,
             result.failing_case = case  # the last one raised is the shrunk one
             raise AssertionError(outcome.detail)
 
+    @config
+    @given(with_cotangent(api.strategy(**overrides) if cases is None else cases))
+    def run_backward(example) -> None:
+        case, cotangent = example
+        reason = api.why_not_backward(case)
+        if reason:
+            if recording[0]:
+                result.record(Outcome(UNSUPPORTED, case, detail=reason))
+            assume(False)
+        outcome = check_backward(api, case, cotangent)
+        if recording[0]:
+            result.record(outcome)
+        if outcome.status == FAIL:
+            recording[0] = False
+            result.failing_case = case
+            raise AssertionError(outcome.detail)
+
+    if backward:
+        run = run_backward
     if seed is not None:
         run = hypothesis.seed(seed)(run)
     try:

@@ -75,13 +75,9 @@ def differentiated(call):
     returns ``{"input": ..., "weight": ..., "bias": ...}`` as NumPy arrays in the case's
     layouts."""
     def backward(case: Case, cotangent: np.ndarray) -> dict[str, np.ndarray]:
-        from convparity.adapters.api import to_numpy
+        from convparity.adapters.api import differentiable_arrays, to_numpy
 
-        names = {id(case.input): "input"}
-        if case.weight is not None:
-            names[id(case.weight)] = "weight"
-        if case.bias is not None:
-            names[id(case.bias)] = "bias"
+        names = differentiable_arrays(case)
         leaves: dict = {}
         token = LEAVES.set((names, leaves))
         try:
