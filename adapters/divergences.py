@@ -293,13 +293,12 @@ def parse_entry(raw: dict, where: str) -> Divergence:
     if direction not in ("forward", "backward"):
         fail(f"direction={direction!r}: expected 'forward' or 'backward'")
     expect = raw.get("expect", "differs")
-    if direction == "backward" and expect == "instead":
-        fail("expect='instead' is for the forward pass; a backward entry expects 'differs' or "
-             "'wrong'")
     if expect not in EXPECTATIONS:
         fail(f"expect={expect!r}: expected one of {', '.join(EXPECTATIONS)}")
-    if expect == "instead" and raw.get("instead") not in INSTEAD:
-        fail(f"instead={raw.get('instead')!r}: expected one of {', '.join(INSTEAD)}")
+    known_instead = BACKWARD_INSTEAD if direction == "backward" else INSTEAD
+    if expect == "instead" and raw.get("instead") not in known_instead:
+        fail(f"instead={raw.get('instead')!r}: expected one of {', '.join(known_instead)} "
+             f"({direction})")
     if expect == "wrong":
         from convparity.adapters import backends
 
@@ -341,3 +340,78 @@ def matching(api: Api, case: Case, entries=None,
             MATCHED.add(entry)
             return entry
     return None
+
+
+# -- what a backward pass computes instead: (case, cotangent) -> {gradient name: values} -------
+def routed_to(case: Case, cotangent, target: np.ndarray, *, every_tie: bool) -> np.ndarray:
+    """Max pooling's input gradient as TF's MaxPoolGrad computes it from its own forward output
+    ``target``: each window's cotangent to its first cell (in window order) equal to the
+    target, or whole to every such cell (``every_tie``); a window with none gets lost."""
+    from convparity.reference.layout import batched_channels_first
+    from convparity.reference.pooling import pool_geometry
+    from convparity.reference.windows import walk
+
+    x = np.asarray(case.input, dtype=np.float64)
+    xc, restore = batched_channels_first(x, case.ndim, case.data_format)
+    gc, _ = batched_channels_first(np.asarray(cotangent, dtype=np.float64), case.ndim,
+                                   case.data_format, name="cotangent")
+    yc, _ = batched_channels_first(target, case.ndim, case.data_format, name="target")
+    args, _ = case.arguments()
+    geometry = pool_geometry(xc.shape[2:], *args)
+    xp = geometry.padded(xc, np.nan, overhang_value=np.nan)  # padding equals no target
+    planes = xc.shape[0] * xc.shape[1]
+    dx = np.zeros((planes, int(np.prod(geometry.size))))
+    rows = np.arange(planes).reshape(*xc.shape[:2], *[1] * case.ndim)
+    open_ = np.ones(gc.shape, dtype=bool)  # windows still looking for their first match
+    for tap, window in walk(geometry.kernel_size, geometry.stride, geometry.dilation,
+                            geometry.out_size):
+        flat, inside = geometry.positions(tap)
+        hit = inside & (xp[(..., *window)] == yc)
+        if not every_tie:
+            hit &= open_
+            open_ &= ~hit
+        np.add.at(dx, (np.broadcast_to(rows, hit.shape)[hit],
+                       np.broadcast_to(flat, hit.shape)[hit]), gc[hit])
+    return restore(dx.reshape(xc.shape))
+
+
+def nan_ignored_gradient(case: Case, cotangent) -> dict:
+    """TF's max pool gradient over NaN/-inf: routed to the cells equal to its forward output,
+    which ignores NaN (:func:`nan_ignored`: a window of NaN/-inf gives the lowest value, which
+    no cell equals, so its gradient is lost; in float16/bfloat16 oneDNN gives -inf, which the
+    -inf cells equal: ``or_else``); every tied cell in 3-D (:func:`every_tied_maximum`)."""
+    answer = nan_ignored(case, case.dtype)
+    every = case.ndim == 3
+    found = {"input": routed_to(case, cotangent, answer.values, every_tie=every)}
+    if answer.or_else is not None:
+        found["input or_else"] = routed_to(case, cotangent, answer.or_else, every_tie=every)
+    return found
+
+
+def every_tied_maximum(case: Case, cotangent) -> dict:
+    """TF's MaxPool3DGrad: each window's whole cotangent to every cell equal to its maximum."""
+    return {"input": routed_to(case, cotangent, case.expected(), every_tie=True)}
+
+
+def bias_gradient_on_last_axis(case: Case, cotangent) -> dict:
+    """The bias gradient of a bias added along the last axis (:func:`bias_on_last_axis`): the
+    cotangent summed over every other axis."""
+    g = np.asarray(cotangent, dtype=np.float64)
+    return {"bias": g.sum(axis=tuple(range(g.ndim - 1)))}
+
+
+def same_unclamped_input_gradient(case: Case, cotangent) -> dict:
+    """A transposed conv's input gradient is the conv over the cotangent it transposes; TF's
+    Conv3D there computes SAME unclamped (:func:`same_unclamped`)."""
+    conv = Case("conv", np.asarray(cotangent), case.weight, stride=case.stride,
+                padding="same", dilation=case.dilation, groups=case.groups,
+                data_format=case.data_format)
+    return {"input": same_unclamped(conv)}
+
+
+BACKWARD_INSTEAD: dict[str, Callable[[Case, np.ndarray], dict]] = {
+    "nan_ignored": nan_ignored_gradient,
+    "every_tied_maximum": every_tied_maximum,
+    "bias_on_last_axis": bias_gradient_on_last_axis,
+    "same_unclamped": same_unclamped_input_gradient,
+}

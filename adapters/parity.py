@@ -22,6 +22,7 @@ from convparity.adapters.api import Api, Unsupported
 from convparity.reference import backward as reference_backward
 from convparity.reference.case import Case
 from convparity.reference.compare import Comparison, compare
+from convparity.reference.numerics import round_to
 from convparity.reference.strategies import with_cotangent
 from convparity.reference.testing import check_against_reference, failure_report
 
@@ -124,9 +125,8 @@ def check_backward(api: Api, case: Case, cotangent: np.ndarray) -> Outcome:
         if not comparison.ok:
             divergence = divergences.matching(api, case, direction="backward")
             if divergence is not None:
-                explained, found_text = (
-                    (True, "") if divergence.expect == "differs" else _backward_explained(
-                        divergence, api, case, cotangent))
+                explained, found_text = _backward_explained(divergence, api, case, cotangent,
+                                                            found, numerics)
                 if explained:
                     return Outcome(DIVERGENCE, case, comparison, divergence, detail=found_text)
             return Outcome(FAIL, case, comparison, detail=(
@@ -139,11 +139,34 @@ def check_backward(api: Api, case: Case, cotangent: np.ndarray) -> Outcome:
     return Outcome(AGREE, case, worst)
 
 
-def _backward_explained(divergence, api: Api, case: Case, cotangent) -> tuple[bool, str]:
-    """A backward entry expecting "wrong": do the gradients agree under its backend?"""
-    found = backends.backward_verdict(backends.backend(divergence.agrees_with), api, case,
-                                      cotangent)
-    return found.agrees, str(found)
+def _backward_explained(divergence, api: Api, case: Case, cotangent, found: dict,
+                        numerics) -> tuple[bool, str]:
+    """Whether a registered backward divergence explains the gradients ``found``: "differs"
+    always; "instead": each gradient matches the named computation's (or the oracle's, for
+    those it leaves alone) within the oracle's bound; "wrong": they agree under its backend."""
+    if divergence.expect == "differs":
+        return True, ""
+    if divergence.expect == "instead":
+        alternative = divergences.BACKWARD_INSTEAD[divergence.instead](case, cotangent)
+        for gradient in reference_backward.gradients(case, cotangent):
+            answer, bound = reference_backward.expectation(gradient, numerics, case.dtype)
+            actual = found[gradient.name]
+            mismatched = np.ones(np.shape(actual), dtype=bool)
+            # the computation's values, or others accepted in their place element by element
+            for key in (gradient.name, f"{gradient.name} or_else"):
+                values = alternative.get(key, answer if key == gradient.name else None)
+                if values is None or np.shape(values) != np.shape(actual):
+                    continue
+                if not bound.any():  # exact mode: the other computation rounded once, too
+                    values = round_to(values, numerics.storage)
+                mismatched &= compare(actual, values, bound, numerics.storage).mismatched
+            if mismatched.any():
+                return False, (f"the {gradient.name} gradient matches neither the oracle's nor "
+                               f"{divergence.instead}'s")
+        return True, f"computes {divergence.instead}"
+    verdict = backends.backward_verdict(backends.backend(divergence.agrees_with), api, case,
+                                        cotangent)
+    return verdict.agrees, str(verdict)
 
 
 def where() -> str:
