@@ -346,7 +346,8 @@ def matching(api: Api, case: Case, entries=None,
 def routed_to(case: Case, cotangent, target: np.ndarray, *, every_tie: bool) -> np.ndarray:
     """Max pooling's input gradient as TF's MaxPoolGrad computes it from its own forward output
     ``target``: each window's cotangent to its first cell (in window order) equal to the
-    target, or whole to every such cell (``every_tie``); a window with none gets lost."""
+    target, or whole to every such cell (``every_tie``: a cell whose difference from the
+    target is 0, so an infinite maximum gets nothing); a window with none gets lost."""
     from convparity.reference.layout import batched_channels_first
     from convparity.reference.pooling import pool_geometry
     from convparity.reference.windows import walk
@@ -366,7 +367,9 @@ def routed_to(case: Case, cotangent, target: np.ndarray, *, every_tie: bool) -> 
     for tap, window in walk(geometry.kernel_size, geometry.stride, geometry.dilation,
                             geometry.out_size):
         flat, inside = geometry.positions(tap)
-        hit = inside & (xp[(..., *window)] == yc)
+        seen = xp[(..., *window)]
+        with np.errstate(invalid="ignore"):  # inf - inf: no match, as TF's MaxPool3DGrad
+            hit = inside & ((seen - yc == 0) if every_tie else (seen == yc))
         if not every_tie:
             hit &= open_
             open_ &= ~hit
