@@ -187,3 +187,22 @@ def test_a_differs_entry_accepts_any_difference_and_is_judged_stale():
     entry = divergences.parse_entry({"api": "p", "when": "ndim == 1", "why": "w"}, "test")
     assert entry.expect == "differs" and entry.judged_for_staleness
     assert entry.explains(None, case, np.array([[[7.0]]], np.float32))[0]
+
+
+def test_backward_instead_computations_by_hand():
+    # measured with TF 2.21's MaxPool3DGrad, windows of 2 at stride 1 over 4 cells, gradients
+    # 5, 7, 11: every tied maximum gets its window's whole gradient; NaN is no maximum
+    def pool(values):
+        x = np.array(values, np.float32).reshape(1, 1, 1, 1, 4)
+        return Case("max_pool", x, kernel_size=(1, 1, 2), stride=1)
+
+    g = np.array([5.0, 7.0, 11.0]).reshape(1, 1, 1, 1, 3)
+    for values, tf_gradient in [([3.0, 1.0, 2.0, 0.5], [5, 0, 18, 0]),
+                                ([1.0, 1.0, 1.0, 0.0], [5, 12, 18, 0])]:
+        found = divergences.every_tied_maximum(pool(values), g)["input"]
+        assert found.ravel().tolist() == tf_gradient
+    found = divergences.nan_ignored_gradient(pool([1.0, np.nan, 2.0, 0.5]), g)["input"]
+    assert found.ravel().tolist() == [5, 0, 18, 0]
+    # a window of NaN only: TF's forward gives the lowest value, which no cell equals
+    found = divergences.nan_ignored_gradient(pool([np.nan, np.nan, 2.0, 3.0]), g)["input"]
+    assert found.ravel().tolist() == [0, 0, 7, 11]
