@@ -147,9 +147,18 @@ def _backward_explained(divergence, api: Api, case: Case, cotangent, found: dict
     if divergence.expect == "differs":
         return True, ""
     if divergence.expect == "instead":
-        alternative = divergences.BACKWARD_INSTEAD[divergence.instead](case, cotangent)
+        computation = divergences.BACKWARD_INSTEAD[divergence.instead]
+        alternative = computation(case, cotangent)
+        # its own rounding: the computation on |cotangent| (magnitudes) and on ones (terms)
+        sizes = computation(case, np.abs(np.asarray(cotangent, dtype=np.float64)))
+        terms = computation(case, np.ones(np.shape(cotangent)))
         for gradient in reference_backward.gradients(case, cotangent):
             answer, bound = reference_backward.expectation(gradient, numerics, case.dtype)
+            if gradient.name in alternative and bound.any():
+                own = reference_backward.rounding_bound(
+                    np.abs(terms[gradient.name]), np.abs(sizes[gradient.name]),
+                    alternative[gradient.name], numerics)
+                bound = np.maximum(bound, own)
             actual = found[gradient.name]
             mismatched = np.ones(np.shape(actual), dtype=bool)
             # the computation's values, or others accepted in their place element by element

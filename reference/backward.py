@@ -106,8 +106,12 @@ def expectation(gradient: Gradient, numerics: Numerics | str | None,
     if gradient.arithmetic == ops.PRODUCTS and integers and np.all(
             m <= 2.0 ** SIGNIFICAND_BITS[numerics.accumulator]):
         return round_to(y, numerics.storage), np.zeros(y.shape)
+    return y, rounding_bound(gradient.products(), m, y, numerics)
+
+
+def rounding_bound(products, magnitude, values, numerics: Numerics) -> np.ndarray:
+    """``gamma_n(u_acc) * m + u_out * |y| + half a subnormal``, per element."""
     u_out, u_acc = unit_roundoff(numerics.storage), unit_roundoff(numerics.accumulator)
     with np.errstate(invalid="ignore"):
-        bound = (gamma(gradient.products(), u_acc) * m + u_out * np.abs(y)
-                 + 2.0 ** (SMALLEST_EXPONENT[numerics.storage] - 1))
-    return y, bound
+        return (gamma(products, u_acc) * magnitude + u_out * np.abs(values)
+                + 2.0 ** (SMALLEST_EXPONENT[numerics.storage] - 1))
