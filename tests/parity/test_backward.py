@@ -82,3 +82,27 @@ def test_a_broken_backward_pass_is_caught(api_id, name, mutate, draws):
                           backward=True, **draws)
     assert result.failure, f"{name} went unnoticed over {dict(result.counts)}"
     assert "gradient disagrees with the oracle's" in result.failure
+
+
+BACKWARD_LIMITS = [(api, limit) for api in APIS for limit in api.backward_limits]
+
+
+@pytest.mark.parametrize("api, limit", BACKWARD_LIMITS,
+                         ids=[f"{api.id}: {limit.reason[:40]}" for api, limit in BACKWARD_LIMITS])
+def test_a_backward_limit_is_real(api, limit):
+    # a case the limit covers (and the forward pass can run) makes the backward pass raise
+    # what the limit says
+    from hypothesis import HealthCheck, find
+
+    from convparity.reference.strategies import with_cotangent
+
+    if not is_installed(api.framework):
+        pytest.skip(f"{api.framework} is not installed")
+    case, cotangent = find(
+        with_cotangent(api.reaching(limit)),
+        lambda example: limit.applies(example[0]) and not api.why_not(example[0]),
+        settings=settings(max_examples=2000, database=None,
+                          suppress_health_check=list(HealthCheck)))
+    with pytest.raises(Exception) as raised:
+        api.backward(case, cotangent)
+    assert limit.raises.matches(raised.value), raised.value
