@@ -482,22 +482,30 @@ NHWC_GRADIENT = Limit("runs channels_last only on CPU (MaxPoolGrad, MaxPool3DGra
                                     "only supports? NH?D?WC|only supported for NHWC"))
 
 
-GROUPED_GRADIENT = Limit("has no gradient for grouped convolutions on CPU", RAISES,
-                         on={"groups": {"several"}},
-                         raises=raises("InvalidArgumentError",
-                                       "Gradients for grouped convolutions are not supported"))
-DILATED_GRADIENT = Limit("has no dilated input gradient on CPU (seen in float32 with explicit "
-                         "pads and float64 with SAME): 'Current CPU implementations do not "
-                         "yet support dilation rates larger than 1'",
-                         RAISES, on={"dilation": {"dilated"}},
-                         raises=raises("InvalidArgumentError",
-                                       "do not yet support dilation rates larger than 1"))
+def own_gradient(case: Case) -> bool:
+    """The conv's input gradient runs in TF's own kernel, not oneDNN's: explicit pads, float64
+    (no oneDNN kernel), or oneDNN off (measured, TF 2.21: SAME/VALID in float16/bfloat16/
+    float32 go through oneDNN, which takes NCHW, dilation and groups)."""
+    return explicit(case) or case.dtype.name == "float64" or not environment.facts()["tf_onednn"]
 
 
-NHWC_EXPLICIT_GRADIENT = Limit(
-    "runs channels_last only on CPU with explicit pads (Conv2DCustomBackpropInputOp)", RAISES,
-    on={"data_format": {"channels_first"}}, also=explicit,
-    raises=raises("InvalidArgumentError", "only supports NHWC"))
+OWN_GRADIENT_NCHW = Limit(
+    "input gradient runs channels_last only with explicit pads or in float64 (TF's own "
+    "Conv2DCustomBackpropInputOp)", RAISES, on={"data_format": {"channels_first"}},
+    also=own_gradient, raises=raises("InvalidArgumentError", "only supports NHWC"))
+OWN_GRADIENT_DILATED = Limit(
+    "has no dilated input gradient with explicit pads or in float64 (TF's own kernel: 'do not "
+    "yet support dilation rates larger than 1')", RAISES,
+    on={"dilation": {"dilated"}, "data_format": {"channels_last"}}, also=own_gradient,
+    raises=raises("InvalidArgumentError", "do not yet support dilation rates larger than 1"))
+OWN_GRADIENT_GROUPED = Limit(
+    "has no grouped input gradient with explicit pads or in float64 (TF's own kernel)", RAISES,
+    on={"groups": {"several"}, "dilation": {"one"}, "data_format": {"channels_last"}},
+    also=own_gradient,
+    raises=raises("InvalidArgumentError",
+                  "Gradients for grouped convolutions are not supported|doesn't match filter"))
+
+
 SPACE_TO_BATCH_GRADIENT = Limit(
     "with stride and dilation goes through space_to_batch, which raises unless the padded "
     "size divides by the dilation", RAISES,
@@ -585,9 +593,7 @@ def gradient_limits(api: Api) -> tuple[Limit, ...]:
         found.append(NHWC_GRADIENT)
     if api.id == "tensorflow.nn.depthwise_conv2d":
         found += [SPACE_TO_BATCH_GRADIENT, UNEQUAL_STRIDES_GRADIENT]
-    if api.id == "tensorflow.nn.conv2d":
-        found.append(NHWC_EXPLICIT_GRADIENT)
     if api.id.startswith(("tensorflow.nn.conv", "tensorflow.nn.convolution")) \
             and api.op == "conv":
-        found += [GROUPED_GRADIENT, DILATED_GRADIENT]
+        found += [OWN_GRADIENT_NCHW, OWN_GRADIENT_DILATED, OWN_GRADIENT_GROUPED]
     return tuple(found)
