@@ -479,7 +479,12 @@ NHWC_GRADIENT = Limit("runs channels_last only on CPU (MaxPoolGrad, MaxPool3DGra
                       "DepthwiseConv2dNativeBackpropInput take NHWC/NDHWC)", RAISES,
                       on={"data_format": {"channels_first"}},
                       raises=raises("InvalidArgumentError UnimplementedError",
-                                    "only supports? NH?D?WC|only supported for NHWC"))
+                                    r"only supports N\w*C|only supported for NHWC"))
+# depthwise_conv2d's NCHW gradient with SAME/VALID runs (oneDNN); with explicit pads it is TF's
+NHWC_EXPLICIT_DEPTHWISE_GRADIENT = Limit(
+    "input gradient runs channels_last only with explicit pads (DepthwiseConv2dNative"
+    "BackpropInput)", RAISES, on={"data_format": {"channels_first"}}, also=explicit,
+    raises=raises("UnimplementedError", "only supported for NHWC"))
 
 
 def own_gradient(case: Case) -> bool:
@@ -506,16 +511,27 @@ OWN_GRADIENT_GROUPED = Limit(
                   "Gradients for grouped convolutions are not supported|doesn't match filter"))
 
 
+def space_to_batch_reshapes(case: Case) -> bool:
+    """Stride and dilation both > 1, where TF's with_space_to_batch gives the output another
+    shape than the oracle's (the forward divergence ``space_to_batch``)."""
+    if not (strided(case) and dilated(case)):
+        return False
+    counts = tuple(count for _, _, count, _, _ in space_to_batch_geometry(case))
+    return counts != tuple(output_size(case))
+
+
 SPACE_TO_BATCH_GRADIENT = Limit(
-    "with stride and dilation goes through space_to_batch, which raises unless the padded "
-    "size divides by the dilation", RAISES,
-    on={"stride": {"equal", "unequal"}, "dilation": {"dilated"}},
-    raises=raises("InvalidArgumentError", "not divisible by block_shape"))
+    "takes no cotangent of the oracle's shape where with_space_to_batch (stride and dilation) "
+    "gives the output another shape", RAISES,
+    on={"stride": {"equal", "unequal"}, "dilation": {"dilated"}}, also=space_to_batch_reshapes,
+    raises=raises("InvalidArgumentError", "not divisible by block_shape|Incompatible shapes"
+                                          "|shape"))
 
 
 UNEQUAL_STRIDES_GRADIENT = Limit(
-    "takes equal row and column strides only (DepthwiseConv2dNativeBackpropInput)", RAISES,
-    on={"stride": {"unequal"}},
+    "takes equal row and column strides only with explicit pads (DepthwiseConv2dNative"
+    "BackpropInput; SAME/VALID run in oneDNN)", RAISES, on={"stride": {"unequal"}},
+    also=explicit,
     raises=raises("InvalidArgumentError", "only supports equal length strides"))
 
 
@@ -589,11 +605,11 @@ def apis() -> list[Api]:
 def gradient_limits(api: Api) -> tuple[Limit, ...]:
     """What an API's backward pass cannot do on CPU besides what its forward pass cannot."""
     found = []
-    if api.id.startswith(("tensorflow.nn.max_pool", "tensorflow.nn.depthwise_conv2d")):
+    if api.id.startswith("tensorflow.nn.max_pool"):
         found.append(NHWC_GRADIENT)
     if api.id == "tensorflow.nn.depthwise_conv2d":
-        found += [SPACE_TO_BATCH_GRADIENT, UNEQUAL_STRIDES_GRADIENT]
-    if api.id.startswith(("tensorflow.nn.conv", "tensorflow.nn.convolution")) \
-            and api.op == "conv":
+        found += [NHWC_EXPLICIT_DEPTHWISE_GRADIENT, SPACE_TO_BATCH_GRADIENT,
+                  UNEQUAL_STRIDES_GRADIENT]
+    if api.id == "tensorflow.nn.conv2d":  # probed; the other convs: next
         found += [OWN_GRADIENT_NCHW, OWN_GRADIENT_DILATED, OWN_GRADIENT_GROUPED]
     return tuple(found)
