@@ -502,11 +502,22 @@ OWN_GRADIENT_DILATED = Limit(
     "has no dilated input gradient with explicit pads or in float64 (TF's own kernel: 'do not "
     "yet support dilation rates larger than 1')", RAISES,
     on={"dilation": {"dilated"}, "data_format": {"channels_last"}}, also=own_gradient,
+    reach={"dtype": "float64"},
     raises=raises("InvalidArgumentError", "do not yet support dilation rates larger than 1"))
 OWN_GRADIENT_GROUPED = Limit(
     "has no grouped input gradient with explicit pads or in float64 (TF's own kernel)", RAISES,
     on={"groups": {"several"}, "dilation": {"one"}, "data_format": {"channels_last"}},
     also=own_gradient,
+    reach={"dtype": "float64"},
+    raises=raises("InvalidArgumentError",
+                  "Gradients for grouped convolutions are not supported|doesn't match filter"))
+
+
+CONVOLUTION_GROUPED_GRADIENT = Limit(
+    "has no grouped input gradient with explicit pads or in float64 (TF's own kernel; "
+    "dilated too: tf.nn.convolution dilates through space_to_batch)", RAISES,
+    on={"groups": {"several"}, "data_format": {"channels_last"}}, also=own_gradient,
+    reach={"dtype": "float64"},
     raises=raises("InvalidArgumentError",
                   "Gradients for grouped convolutions are not supported|doesn't match filter"))
 
@@ -610,6 +621,11 @@ def gradient_limits(api: Api) -> tuple[Limit, ...]:
     if api.id == "tensorflow.nn.depthwise_conv2d":
         found += [NHWC_EXPLICIT_DEPTHWISE_GRADIENT, SPACE_TO_BATCH_GRADIENT,
                   UNEQUAL_STRIDES_GRADIENT]
-    if api.id == "tensorflow.nn.conv2d":  # probed; the other convs: next
+    # probed over 4 dtypes x 2 layouts x 3 paddings x groups x dilation (TF 2.21)
+    if api.id == "tensorflow.nn.conv2d":
         found += [OWN_GRADIENT_NCHW, OWN_GRADIENT_DILATED, OWN_GRADIENT_GROUPED]
+    if api.id == "tensorflow.nn.conv1d":  # NCHW float64 and explicit pads: forward limits
+        found += [OWN_GRADIENT_DILATED, OWN_GRADIENT_GROUPED]
+    if api.id.startswith("tensorflow.nn.convolution") and api.ndim < 3:
+        found.append(CONVOLUTION_GROUPED_GRADIENT)  # its dilation runs in space_to_batch
     return tuple(found)
