@@ -412,9 +412,33 @@ def same_unclamped_input_gradient(case: Case, cotangent) -> dict:
     return {"input": same_unclamped(conv)}
 
 
+def neg_inf_window_without_depth(case: Case, cotangent) -> dict:
+    """torch's channels_last max_pool3d in its scalar channel lanes: a window whose cells are
+    all -inf starts from the flat index of its first cell *without its depth term*
+    (``h * W + w``, not ``d * H * W + h * W + w``) and keeps it, so its gradient lands in depth
+    0. The vectorised lanes are right, so either gradient is accepted, element by element."""
+    from convparity import reference as ref
+    from convparity.reference.layout import batched_channels_first
+
+    x, restore = batched_channels_first(np.asarray(case.input), 3, case.data_format)
+    g, _ = batched_channels_first(np.asarray(cotangent, dtype=np.float64), 3, case.data_format,
+                                  name="cotangent")
+    args, _ = case.arguments()
+    values, index = ref.max_pool3d(x, *args[:5], return_indices=True)
+    plane = x.shape[3] * x.shape[4]
+    gradients = []
+    for moved in (np.where(values == -np.inf, index % plane, index), index):
+        dx = np.zeros((x.shape[0] * x.shape[1], int(np.prod(x.shape[2:]))))
+        rows = np.repeat(np.arange(dx.shape[0]), moved[0, 0].size)
+        np.add.at(dx, (rows, moved.reshape(-1)), g.reshape(-1))
+        gradients.append(restore(dx.reshape(x.shape)))
+    return {"input": gradients[0], "input or_else": gradients[1]}
+
+
 BACKWARD_INSTEAD: dict[str, Callable[[Case, np.ndarray], dict]] = {
     "nan_ignored": nan_ignored_gradient,
     "every_tied_maximum": every_tied_maximum,
     "bias_on_last_axis": bias_gradient_on_last_axis,
     "same_unclamped": same_unclamped_input_gradient,
+    "neg_inf_window_without_depth": neg_inf_window_without_depth,
 }
