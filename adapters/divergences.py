@@ -134,20 +134,41 @@ def space_to_batch(case: Case, dtype=None, numerics=None) -> Answer:
     explicit: as given), read in groups of ``d`` cells every ``s*d``: output ``o`` is
     ``z[(o // d)*s*d + o % d]``, ``d*(floor((ceil(P/d) - k)/s) + 1) - (-P mod d)`` of them,
     ``P = n + lo + hi``."""
+    stride_one, picks = _space_to_batch_reads(case)
+    values, bound = expectation(stride_one, numerics)
+    return Answer(_picked(values, picks, case), _picked(bound, picks, case))
+
+
+def _space_to_batch_reads(case: Case) -> tuple[Case, list[np.ndarray]]:
+    """The stride-1 dilated conv :func:`space_to_batch` runs, and the cells it reads of each
+    spatial dim of that conv's output."""
     pads, picks = [], []
     for (lo, hi), _, count, s, d in space_to_batch_geometry(case):
         pads.append((lo, hi))
         picks.append(np.array([o // d * s * d + o % d for o in range(max(count, 0))], dtype=int))
-    stride_one = case.replace(stride=1, padding=tuple(pads))
+    return case.replace(stride=1, padding=tuple(pads)), picks
+
+
+def _picked(y: np.ndarray, picks, case: Case) -> np.ndarray:
+    for axis, index in enumerate(picks, start=1 if channels_last(case) else 2):
+        y = np.take(y, index, axis=axis)
+    return y
+
+
+def space_to_batch_gradients(case: Case, cotangent) -> dict:
+    """The gradients of :func:`space_to_batch`: the stride-1 conv's, for its output's cotangent
+    that is the case's at the cells it reads and 0 elsewhere (the reads' adjoint)."""
+    from convparity.reference import backward
+
+    stride_one, picks = _space_to_batch_reads(case)
+    full = np.zeros(stride_one.expected().shape)
     first = 1 if channels_last(case) else 2
-
-    def pick(y: np.ndarray) -> np.ndarray:
-        for axis, index in enumerate(picks, start=first):
-            y = np.take(y, index, axis=axis)
-        return y
-
-    values, bound = expectation(stride_one, numerics)
-    return Answer(pick(values), pick(bound))
+    index = [slice(None)] * full.ndim
+    for axis, cells in enumerate(picks, start=first):
+        index[axis] = cells
+    full[np.ix_(*[np.arange(n) if isinstance(i, slice) else i
+                  for n, i in zip(full.shape, index)])] = np.asarray(cotangent, dtype=np.float64)
+    return {g.name: g.exact() for g in backward.gradients(stride_one, full)}
 
 
 # What a framework computes instead, by name: (case, the dtype it returned) -> its Answer.
@@ -343,11 +364,10 @@ def matching(api: Api, case: Case, entries=None,
 
 
 # -- what a backward pass computes instead: (case, cotangent) -> {gradient name: values} -------
-def routed_to(case: Case, cotangent, target: np.ndarray, *, every_tie: bool) -> np.ndarray:
-    """Max pooling's input gradient as TF's MaxPoolGrad computes it from its own forward output
-    ``target``: each window's cotangent to its first cell (in window order) equal to the
-    target, or whole to every such cell (``every_tie``: a cell whose difference from the
-    target is 0, so an infinite maximum gets nothing); a window with none gets lost."""
+def routed_to(case: Case, cotangent, target: np.ndarray) -> np.ndarray:
+    """Max pooling's input gradient as TF's MaxPool3DGrad computes it from its own forward
+    output ``target``: each window's whole cotangent to every cell whose difference from the
+    target is 0 (so an infinite maximum gets nothing); a window with none gets lost."""
     from convparity.reference.layout import batched_channels_first
     from convparity.reference.pooling import pool_geometry
     from convparity.reference.windows import walk
@@ -363,37 +383,62 @@ def routed_to(case: Case, cotangent, target: np.ndarray, *, every_tie: bool) -> 
     planes = xc.shape[0] * xc.shape[1]
     dx = np.zeros((planes, int(np.prod(geometry.size))))
     rows = np.arange(planes).reshape(*xc.shape[:2], *[1] * case.ndim)
-    open_ = np.ones(gc.shape, dtype=bool)  # windows still looking for their first match
     for tap, window in walk(geometry.kernel_size, geometry.stride, geometry.dilation,
                             geometry.out_size):
         flat, inside = geometry.positions(tap)
         seen = xp[(..., *window)]
         with np.errstate(invalid="ignore"):  # inf - inf: no match, as TF's MaxPool3DGrad
-            hit = inside & ((seen - yc == 0) if every_tie else (seen == yc))
-        if not every_tie:
-            hit &= open_
-            open_ &= ~hit
+            hit = inside & (seen - yc == 0)
         np.add.at(dx, (np.broadcast_to(rows, hit.shape)[hit],
                        np.broadcast_to(flat, hit.shape)[hit]), gc[hit])
     return restore(dx.reshape(xc.shape))
 
 
 def nan_ignored_gradient(case: Case, cotangent) -> dict:
-    """TF's max pool gradient over NaN/-inf: routed to the cells equal to its forward output,
-    which ignores NaN (:func:`nan_ignored`: a window of NaN/-inf gives the lowest value, which
-    no cell equals, so its gradient is lost; in float16/bfloat16 oneDNN gives -inf, which the
-    -inf cells equal: ``or_else``); every tied cell in 3-D (:func:`every_tied_maximum`)."""
+    """TF's max pool gradient over NaN/-inf. 1-D and 2-D (MaxPoolGrad): each window's cotangent
+    to its first cell, or a later one strictly greater (:func:`first_then_greater`: a NaN keeps
+    it only as the first cell). 3-D (MaxPool3DGrad): routed to the cells equal to its forward
+    output, which ignores NaN (:func:`nan_ignored`: a window of NaN/-inf gives the lowest value,
+    which no cell equals, so its gradient is lost; in float16/bfloat16 oneDNN gives -inf, which
+    the -inf cells equal: ``or_else``), every tied cell of it (:func:`every_tied_maximum`)."""
+    if case.ndim < 3:
+        return first_then_greater(case, cotangent)
     answer = nan_ignored(case, case.dtype)
-    every = case.ndim == 3
-    found = {"input": routed_to(case, cotangent, answer.values, every_tie=every)}
+    found = {"input": routed_to(case, cotangent, answer.values)}
     if answer.or_else is not None:
-        found["input or_else"] = routed_to(case, cotangent, answer.or_else, every_tie=every)
+        found["input or_else"] = routed_to(case, cotangent, answer.or_else)
     return found
+
+
+def _max_pool_routed(case: Case, cotangent, move=None, **rule) -> np.ndarray:
+    """Max pooling's input gradient with each window's cotangent sent where
+    :func:`~convparity.reference.pooling.argmax` (under ``rule``) points, after ``move(values,
+    index)`` if given; in the case's layout."""
+    from convparity.reference.grad import routed
+    from convparity.reference.layout import batched_channels_first
+    from convparity.reference.pooling import argmax, pool_geometry
+
+    x, restore = batched_channels_first(np.asarray(case.input, dtype=np.float64), case.ndim,
+                                        case.data_format)
+    g, _ = batched_channels_first(np.asarray(cotangent, dtype=np.float64), case.ndim,
+                                  case.data_format, name="cotangent")
+    args, _ = case.arguments()
+    values, index = argmax(x, pool_geometry(x.shape[2:], *args[:5]), **rule)
+    if move is not None:
+        index = move(values, index)
+    return restore(routed(g, index, x.shape))
+
+
+def first_then_greater(case: Case, cotangent) -> dict:
+    """TF's MaxPoolGrad: each window's cotangent to its first cell on the input, or to a later
+    cell strictly greater than the best so far (NaN is never greater: it keeps the gradient
+    only as the first cell, and the cells after it lose to it)."""
+    return {"input": _max_pool_routed(case, cotangent, nan_wins=False)}
 
 
 def every_tied_maximum(case: Case, cotangent) -> dict:
     """TF's MaxPool3DGrad: each window's whole cotangent to every cell equal to its maximum."""
-    return {"input": routed_to(case, cotangent, case.expected(), every_tie=True)}
+    return {"input": routed_to(case, cotangent, case.expected())}
 
 
 def bias_gradient_on_last_axis(case: Case, cotangent) -> dict:
@@ -417,22 +462,11 @@ def neg_inf_window_without_depth(case: Case, cotangent) -> dict:
     all -inf starts from the flat index of its first cell *without its depth term*
     (``h * W + w``, not ``d * H * W + h * W + w``) and keeps it, so its gradient lands in depth
     0. The vectorised lanes are right, so either gradient is accepted, element by element."""
-    from convparity import reference as ref
-    from convparity.reference.layout import batched_channels_first
-
-    x, restore = batched_channels_first(np.asarray(case.input), 3, case.data_format)
-    g, _ = batched_channels_first(np.asarray(cotangent, dtype=np.float64), 3, case.data_format,
-                                  name="cotangent")
-    args, _ = case.arguments()
-    values, index = ref.max_pool3d(x, *args[:5], return_indices=True)
-    plane = x.shape[3] * x.shape[4]
-    gradients = []
-    for moved in (np.where(values == -np.inf, index % plane, index), index):
-        dx = np.zeros((x.shape[0] * x.shape[1], int(np.prod(x.shape[2:]))))
-        rows = np.repeat(np.arange(dx.shape[0]), moved[0, 0].size)
-        np.add.at(dx, (rows, moved.reshape(-1)), g.reshape(-1))
-        gradients.append(restore(dx.reshape(x.shape)))
-    return {"input": gradients[0], "input or_else": gradients[1]}
+    plane = int(np.prod(case.spatial_size[1:]))
+    return {"input": _max_pool_routed(
+                case, cotangent, lambda values, index: np.where(values == -np.inf,
+                                                                index % plane, index)),
+            "input or_else": _max_pool_routed(case, cotangent)}
 
 
 BACKWARD_INSTEAD: dict[str, Callable[[Case, np.ndarray], dict]] = {
@@ -441,4 +475,5 @@ BACKWARD_INSTEAD: dict[str, Callable[[Case, np.ndarray], dict]] = {
     "bias_on_last_axis": bias_gradient_on_last_axis,
     "same_unclamped": same_unclamped_input_gradient,
     "neg_inf_window_without_depth": neg_inf_window_without_depth,
+    "space_to_batch": space_to_batch_gradients,
 }

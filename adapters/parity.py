@@ -23,6 +23,7 @@ from convparity.reference import backward as reference_backward
 from convparity.reference.case import Case
 from convparity.reference.compare import Comparison, compare
 from convparity.reference.numerics import round_to
+from convparity.reference.ops import PRODUCTS
 from convparity.reference.strategies import with_cotangent
 from convparity.reference.testing import check_against_reference, failure_report
 
@@ -149,9 +150,14 @@ def _backward_explained(divergence, api: Api, case: Case, cotangent, found: dict
     if divergence.expect == "instead":
         computation = divergences.BACKWARD_INSTEAD[divergence.instead]
         alternative = computation(case, cotangent)
-        # its own rounding: the computation on |cotangent| (magnitudes) and on ones (terms)
-        sizes = computation(case, np.abs(np.asarray(cotangent, dtype=np.float64)))
-        terms = computation(case, np.ones(np.shape(cotangent)))
+        # its own rounding: the computation on magnitudes and on ones (its terms); a conv's
+        # gradients are linear in the input and the weight too, a pool's routing is not
+        sizes, ones = case, case
+        if case.spec.arithmetic == PRODUCTS:
+            sizes = case.replace(input=np.abs(case.input), weight=np.abs(case.weight))
+            ones = case.replace(input=np.ones_like(case.input), weight=np.ones_like(case.weight))
+        sizes = computation(sizes, np.abs(np.asarray(cotangent, dtype=np.float64)))
+        terms = computation(ones, np.ones(np.shape(cotangent)))
         for gradient in reference_backward.gradients(case, cotangent):
             answer, bound = reference_backward.expectation(gradient, numerics, case.dtype)
             if gradient.name in alternative and bound.any():

@@ -203,11 +203,18 @@ def _max_pool(ndim, input, grad_output, kernel_size, stride, padding, dilation, 
     geometry = pool_geometry(x.shape[2:], kernel_size, stride, padding, dilation, ceil_mode)
     g, _ = check_grad_output(grad_output, (*x.shape[:2], *geometry.out_size), ndim, data_format)
     _, index = argmax(x, geometry)
-    planes = x.shape[0] * x.shape[1]
-    dx = np.zeros((planes, int(np.prod(geometry.size))))
+    return restore(routed(g, index, x.shape))
+
+
+def routed(grad_output: np.ndarray, index: np.ndarray, shape) -> np.ndarray:
+    """``(N, C, *spatial)`` input gradient of ``shape`` with each output's gradient added to the
+    input cell its flat ``index`` names in its plane (``grad_output`` and ``index`` channels
+    first)."""
+    planes = shape[0] * shape[1]
+    dx = np.zeros((planes, int(np.prod(shape[2:]))))
     np.add.at(dx, (np.arange(planes)[:, None], index.reshape(planes, -1)),
-              g.reshape(planes, -1))
-    return restore(dx.reshape(x.shape))
+              np.asarray(grad_output, dtype=np.float64).reshape(planes, -1))
+    return dx.reshape(shape)
 
 
 def _avg_pool(ndim, input, grad_output, kernel_size, stride, padding, ceil_mode,

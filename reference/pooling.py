@@ -113,11 +113,14 @@ def _max_pool(ndim, input, kernel_size, stride, padding, dilation, ceil_mode, re
     return restore(y)
 
 
-def argmax(x: np.ndarray, geometry: PoolGeometry) -> tuple[np.ndarray, np.ndarray]:
+def argmax(x: np.ndarray, geometry: PoolGeometry, *,
+           nan_wins: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Each window's maximum and where it is, as a flat index into the input plane, torch's
     rule: walking the window in order, a tap on the input takes over when its value is greater
     or is NaN (ties stay with the first maximum; NaN wins, the last NaN); the index starts at
-    the window's first tap on the input (an all ``-inf`` window points there)."""
+    the window's first tap on the input (an all ``-inf`` window points there). With
+    ``nan_wins=False`` only a greater value takes over, so a NaN holds only as the first tap
+    (TensorFlow's MaxPoolGrad rule)."""
     xp = geometry.padded(x, -np.inf, overhang_value=-np.inf)
     best = np.full((*x.shape[:2], *geometry.out_size), -np.inf)
     index = np.full(best.shape, -1, dtype=np.int64)
@@ -126,7 +129,7 @@ def argmax(x: np.ndarray, geometry: PoolGeometry) -> tuple[np.ndarray, np.ndarra
         seen = xp[(..., *window)]
         flat, inside = geometry.positions(tap)
         with np.errstate(invalid="ignore"):
-            take = inside & ((seen > best) | np.isnan(seen) | (index < 0))
+            take = inside & ((seen > best) | (nan_wins & np.isnan(seen)) | (index < 0))
         best = np.where(take, seen, best)
         index = np.where(take, flat, index)
     return best, index
