@@ -355,6 +355,16 @@ def window_reads_only_padding(case: Case) -> bool:
         for o in range(m))
 
 
+def tap_reads_only_padding(case: Case) -> bool:
+    """Some kernel tap, along some spatial dim, covers zero padding and no input cell in every
+    output's window (its weight gradient is a sum over padding only)."""
+    return any(
+        all(not 0 <= o * s - lo + j * d < n for o in range(m))
+        for n, k, s, d, (lo, _), m in zip(case.spatial_size, case.kernel, case.strides,
+                                          case.dilations, case.pads, output_size(case))
+        for j in range(k))
+
+
 def along(ndim: int, at: int, value: int, others: int) -> tuple[int, ...]:
     """``value`` in spatial dim ``at``, ``others`` in the rest."""
     values = [others] * ndim

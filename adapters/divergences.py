@@ -27,7 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from convparity.adapters import environment
-from convparity.adapters.api import Api, channels_last, dilated, output_size, strided
+from convparity.adapters.api import (Api, channels_last, dilated, output_size, strided,
+                                     tap_reads_only_padding)
 from convparity.adapters.conditions import Condition, parse
 from convparity.adapters.versions import in_range
 from convparity.reference.case import Case
@@ -273,6 +274,7 @@ def case_facts(case: Case) -> dict:
         "out_size": output_size(case),
         "expected_has_nan": bool(np.isnan(expected).any()),
         "expected_has_neg_inf": bool((expected == -np.inf).any()),
+        "tap_reads_only_padding": case.op == "conv" and tap_reads_only_padding(case),
     }
 
 
@@ -280,7 +282,8 @@ CASE_FACT_NAMES = frozenset({
     "op", "ndim", "dtype", "channels_first", "channels_last", "strided", "dilated", "groups",
     "channels_per_group",
     "has_bias", "distinct_bias", "out_channels", "padding", "same_totals", "kernel", "strides",
-    "dilations", "input_size", "out_size", "expected_has_nan", "expected_has_neg_inf"})
+    "dilations", "input_size", "out_size", "expected_has_nan", "expected_has_neg_inf",
+    "tap_reads_only_padding"})
 KNOWN_NAMES = CASE_FACT_NAMES | environment.FACT_NAMES
 
 

@@ -146,7 +146,7 @@ def _backward_explained(divergence, api: Api, case: Case, cotangent, found: dict
     always; "instead": each gradient matches the named computation's (or the oracle's, for
     those it leaves alone) within the oracle's bound; "wrong": they agree under its backend."""
     if divergence.expect == "differs":
-        return True, ""
+        return True, "differs as registered"
     if divergence.expect == "instead":
         computation = divergences.BACKWARD_INSTEAD[divergence.instead]
         alternative = computation(case, cotangent)
