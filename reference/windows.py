@@ -71,7 +71,7 @@ def unpad(gradient: np.ndarray, size: Sequence[int], pads: Sequence[Pair], *,
     kept = source.ravel() >= 0
     lead = gradient.shape[:-ndim]
     folded = np.zeros((*lead, math.prod(size)))
-    flat = gradient.reshape(*lead, -1)[..., kept]
+    flat = gradient.reshape(*lead, kept.size)[..., kept]
     np.add.at(folded, (..., source.ravel()[kept]), flat)
     return folded.reshape(*lead, *size)
 

@@ -133,6 +133,11 @@ BACKWARD_FINDINGS = [
           kernel_size=(1, 1, 1), data_format="channels_last"),
      np.arange(1.0, 9.0, dtype=np.float32).reshape(1, 4, 1, 1, 2), (),
      "computes neg_inf_window_without_depth"),
+    ("torch.nn.functional.conv_transpose3d",
+     Case("conv_transpose", (np.arange(6.0, dtype=np.float32) % 5 - 2).reshape(1, 1, 3, 1, 2),
+          (np.arange(96.0, dtype=np.float32) % 7 - 3).reshape(2, 1, 3, 4, 4),
+          stride=(1, 1, 2), padding=1, data_format="channels_last"),
+     None, ("avx512f",), "agrees with the oracle with oneDNN disabled"),
     ("tensorflow.nn.max_pool1d", _tf_nwc_nan_after_two(), np.array([[[5.0]]], np.float32), (),
      "computes nan_ignored"),
     ("tensorflow.nn.depthwise_conv2d",
@@ -158,6 +163,9 @@ def test_a_backward_finding_is_a_known_divergence_where_the_bug_lives(api_id, ca
     api = get_api(api_id)
     if not is_installed(api.framework):
         pytest.skip(f"{api.framework} is not installed")
+    if cotangent is None:
+        cotangent = (np.arange(case.expected().size) % 7 - 3).reshape(
+            case.expected().shape).astype(case.dtype)
     outcomes = [parity.check_backward(api, case, cotangent) for _ in range(5)]
     assert all(o.status != parity.FAIL for o in outcomes), [o.detail for o in outcomes]
     if all(environment.facts()[fact] for fact in facts):
