@@ -27,8 +27,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from convparity.adapters import environment
-from convparity.adapters.api import (Api, channels_last, dilated, output_size, strided,
-                                     tap_reads_only_padding)
+from convparity.adapters.api import (
+    Api,
+    channels_last,
+    dilated,
+    output_size,
+    strided,
+    tap_reads_only_padding,
+)
 from convparity.adapters.conditions import Condition, parse
 from convparity.adapters.versions import in_range
 from convparity.reference.case import Case
