@@ -33,7 +33,8 @@ class Op:
     ``arithmetic``: :data:`PRODUCTS`, :data:`MEAN` or :data:`SELECTION`;
     ``channels_per_group``: the input channels one output sums over (ops with a weight);
     ``conventions``: nearby conventions a framework may use instead, as ``(description,
-    changed fields)``."""
+    changed fields)``; ``brute_force``: the name of its loop-per-output formulation in the
+    test suite's ``tests/reference/brute_force.py`` (the oracle's independent check)."""
 
     name: str
     oracle: str
@@ -46,6 +47,7 @@ class Op:
     channels_per_group: Callable[[Any], int] = lambda case: 1
     conventions: Callable[[Any], Iterator[tuple[str, dict]]] = lambda case: iter(())
     pads: Callable[[Any], tuple] | None = None  # default: the padding as (before, after)
+    brute_force: str = ""
 
     def function_name(self, ndim: int) -> str:
         return self.oracle.format(n=ndim)
@@ -147,23 +149,25 @@ def _convolve_conventions(case):
 TABLE: dict[str, Op] = {op.name: op for op in (
     Op("conv", "conv{n}d", (*COMMON, "groups", "padding_mode"), _conv_arguments, "conv_cases",
        PRODUCTS, channels_per_group=lambda case: case.weight.shape[1],
-       conventions=_conv_conventions),
+       conventions=_conv_conventions, brute_force="conv"),
     Op("conv_transpose", "conv_transpose{n}d", (*COMMON, "groups", "output_padding"),
        _conv_transpose_arguments, "conv_transpose_cases", PRODUCTS,
        channels_per_group=lambda case: case.weight.shape[0] // case.groups,
-       conventions=_conv_transpose_conventions, pads=_transpose_pads),
+       conventions=_conv_transpose_conventions, pads=_transpose_pads,
+       brute_force="conv_transpose"),
     Op("max_pool", "max_pool{n}d", (*COMMON, "kernel_size", "ceil_mode"), _max_pool_arguments,
-       "max_pool_cases", SELECTION, weighted=False, conventions=_pool_conventions),
+       "max_pool_cases", SELECTION, weighted=False, conventions=_pool_conventions,
+       brute_force="pool"),
     Op("avg_pool", "avg_pool{n}d",
        (*COMMON, "kernel_size", "ceil_mode", "count_include_pad", "divisor_override"),
        _avg_pool_arguments, "avg_pool_cases", MEAN, weighted=False,
-       conventions=_pool_conventions),
+       conventions=_pool_conventions, brute_force="pool"),
     Op("correlate", "correlate2d", ("mode", "boundary", "fillvalue"), _signal_arguments,
        "correlate_cases", PRODUCTS, signal=True, conventions=_correlate_conventions,
-       pads=_signal_pads),
+       pads=_signal_pads, brute_force="signal"),
     Op("convolve", "convolve2d", ("mode", "boundary", "fillvalue"), _signal_arguments,
        "convolve_cases", PRODUCTS, signal=True, conventions=_convolve_conventions,
-       pads=_signal_pads),
+       pads=_signal_pads, brute_force="signal"),
 )}
 NAMES = tuple(TABLE)
 

@@ -186,5 +186,5 @@ def signal(case: Case) -> np.ndarray:
 
 
 def answer(case: Case) -> np.ndarray:
-    return {"conv": conv, "conv_transpose": conv_transpose, "max_pool": pool, "avg_pool": pool,
-            "correlate": signal, "convolve": signal}[case.op](case)
+    """The op's formulation here, as its entry in the op table names it."""
+    return globals()[case.spec.brute_force](case)

@@ -63,3 +63,10 @@ def test_avg_pool(case):
 @given(signal_cases(st.sampled_from(["correlate", "convolve"]), **small))
 def test_signal(case):
     assert_same(case)
+
+
+def test_every_op_in_the_table_names_its_brute_force():
+    from convparity.reference import ops
+
+    for entry in ops.TABLE.values():
+        assert callable(getattr(brute_force, entry.brute_force or "<none>", None)), entry.name
