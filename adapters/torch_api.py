@@ -13,14 +13,17 @@ import numpy as np
 
 from convparity.adapters import environment
 from convparity.adapters.api import (
+    CRASHES,
     HALF_PADDING_ONLY_WINDOW,
     NO_PARAMETER,
     RAISES,
     Api,
     Limit,
+    along,
     asymmetric,
     channels_last,
     raises,
+    window_reads_only_padding,
 )
 from convparity.reference.case import Case
 from convparity.reference.numerics import (
@@ -213,6 +216,26 @@ AVG3D_SMALL = Limit("avg_pool3d rejects an input smaller than the kernel, paddin
                     raises=raises("RuntimeError", "smaller than kernel size"),
                     reach={"dtype": "float32", "input_size": 1, "kernel_size": 2, "padding": 1,
                            "stride": 1, "ceil_mode": False})
+def grouped_padding_only_probes(ndim: int) -> tuple[dict, ...]:
+    """The crash found: 4 channels in 2 groups with a bias, channels_last, a 9-long dim read by
+    a 4-tap kernel (stride 3, dilation 2) beside a 1-wide dim padded by 2 (windows on padding
+    only); 1-D torch has no channels_last memory format and does not crash."""
+    if ndim == 1:
+        return ()
+    return ({"dtype": "float32", "data_format": "channels_last", "channels": 4,
+             "out_channels": 4, "groups": 2, "bias": np.ones(4, np.float32),
+             "size": along(ndim, -1, 1, 9), "kernel": along(ndim, -1, 1, 4), "stride": 3,
+             "dilation": 2, "padding": along(ndim, -1, 2, 0)},)
+
+
+# Found by `convparity run` (as the peer of a tf.nn.conv2d case): a segfault, every time, with
+# oneDNN at any ISA (AVX2 too); no bias, one group or channels_first, it runs.
+GROUPED_PADDING_ONLY_WINDOW = Limit(
+    "can crash the process (segfault in oneDNN) in float32 channels_last grouped convs with a "
+    "bias when an output window reads only zero padding", CRASHES,
+    on={"dtype": {"float32"}, "data_format": {"channels_last"}, "groups": {"several"}},
+    also=lambda c: c.bias is not None and window_reads_only_padding(c),
+    probes=grouped_padding_only_probes)
 F_PADDING_MODE = Limit("has no padding_mode (use torch.nn.Conv*d or F.pad)", NO_PARAMETER,
                        on={"padding_mode": {"reflect", "replicate", "circular"}},
                        parameter="padding_mode")
@@ -313,7 +336,8 @@ def apis() -> list[Api]:
     result = []
     for n in (1, 2, 3):
         for kind, F_name, module_name, limits, prefer in [
-            ("conv", f"conv{n}d", f"Conv{n}d", (CONV_ASYMMETRIC, HALF_PADDING_ONLY_WINDOW), {}),
+            ("conv", f"conv{n}d", f"Conv{n}d",
+             (CONV_ASYMMETRIC, HALF_PADDING_ONLY_WINDOW, GROUPED_PADDING_ONLY_WINDOW), {}),
             ("conv_transpose", f"conv_transpose{n}d", f"ConvTranspose{n}d",
              (TRANSPOSE_SAME, ASYMMETRIC), {}),
             ("max_pool", f"max_pool{n}d", f"MaxPool{n}d", (ASYMMETRIC, POOL_PAD), small_pool_pads),
