@@ -22,7 +22,7 @@ from convparity.adapters.api import Api, Unsupported
 from convparity.reference import backward as reference_backward
 from convparity.reference.case import Case
 from convparity.reference.compare import Comparison, compare
-from convparity.reference.numerics import round_to
+from convparity.reference.numerics import as_numerics, round_to
 from convparity.reference.ops import PRODUCTS
 from convparity.reference.strategies import with_cotangent
 from convparity.reference.testing import check_against_reference, failure_report
@@ -160,7 +160,9 @@ def _backward_explained(divergence, api: Api, case: Case, cotangent, found: dict
         terms = computation(ones, np.ones(np.shape(cotangent)))
         for gradient in reference_backward.gradients(case, cotangent):
             answer, bound = reference_backward.expectation(gradient, numerics, case.dtype)
-            if gradient.name in alternative and bound.any():
+            exact = reference_backward.exact_mode(gradient, as_numerics(numerics, case.dtype))
+            # (not bound.any(): a float64 bound of cells no product reaches underflows to 0)
+            if gradient.name in alternative and not exact:
                 own = reference_backward.rounding_bound(
                     np.abs(terms[gradient.name]), np.abs(sizes[gradient.name]),
                     alternative[gradient.name], numerics)
@@ -172,7 +174,7 @@ def _backward_explained(divergence, api: Api, case: Case, cotangent, found: dict
                 values = alternative.get(key, answer if key == gradient.name else None)
                 if values is None or np.shape(values) != np.shape(actual):
                     continue
-                if not bound.any():  # exact mode: the other computation rounded once, too
+                if exact:  # the other computation rounded once, too
                     values = round_to(values, numerics.storage)
                 mismatched &= compare(actual, values, bound, numerics.storage).mismatched
             if mismatched.any():

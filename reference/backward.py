@@ -101,12 +101,17 @@ def expectation(gradient: Gradient, numerics: Numerics | str | None,
     allows nothing."""
     numerics = as_numerics(numerics, dtype)
     y, m = gradient.exact(), gradient.magnitude()
-    integers = all(np.all(np.isfinite(a) & (np.asarray(a, float) == np.round(
-        np.asarray(a, float)))) for a in gradient.operands)
-    if gradient.arithmetic == ops.PRODUCTS and integers and np.all(
-            m <= 2.0 ** SIGNIFICAND_BITS[numerics.accumulator]):
+    if exact_mode(gradient, numerics):
         return round_to(y, numerics.storage), np.zeros(y.shape)
     return y, rounding_bound(gradient.products(), m, y, numerics)
+
+
+def exact_mode(gradient: Gradient, numerics: Numerics) -> bool:
+    """Integer operands whose sums the accumulator holds: the answer is exact, rounded once."""
+    integers = all(np.all(np.isfinite(a) & (np.asarray(a, float) == np.round(
+        np.asarray(a, float)))) for a in gradient.operands)
+    return gradient.arithmetic == ops.PRODUCTS and integers and bool(np.all(
+        gradient.magnitude() <= 2.0 ** SIGNIFICAND_BITS[numerics.accumulator]))
 
 
 def rounding_bound(products, magnitude, values, numerics: Numerics) -> np.ndarray:
