@@ -18,6 +18,7 @@ ADAPTERS = {
     "torch": "convparity.adapters.torch_api",
     "tensorflow": "convparity.adapters.tensorflow_api",
     "scipy": "convparity.adapters.scipy_api",
+    "jax": "convparity.adapters.jax_api",
 }
 
 
