@@ -16,7 +16,7 @@ import os
 
 import numpy as np
 
-from convparity.adapters.api import NO_PARAMETER, Api, Limit, channels_last
+from convparity.adapters.api import CRASHES, NO_PARAMETER, Api, Limit, along, channels_last
 from convparity.reference.case import Case
 from convparity.reference.numerics import HALF_PRECISION, Numerics
 from convparity.reference.conv_transpose import transpose_crops
@@ -205,6 +205,30 @@ def numerics(case: Case, machine: dict | None = None) -> Numerics | None:
     return Numerics(name, name, storage_roundings=int(case.bias is not None))
 
 
+def upsampling_beside_dilated_point(case: Case) -> bool:
+    """A dim of kernel 2, stride 2 and crop 1 on each side (each output reads one input cell)
+    beside a 1-wide dim whose kernel (>= 2 taps) is dilated."""
+    dims = list(zip(case.spatial_size, case.kernel, case.strides, case.dilations, case.pads))
+    return any(k == 2 and s == 2 and d == 1 and pads == (1, 1) for _, k, s, d, pads in dims) \
+        and any(n == 1 and k >= 2 and d >= 2 for n, k, _, d, _ in dims)
+
+
+def upsampling_probes(ndim: int) -> tuple[dict, ...]:
+    """The abort found, shrunk: a 1x3 float32 input, kernel 2x2, stride (1, 2), padding (0, 1),
+    dilation (2, 1)."""
+    if ndim == 1:
+        return ()
+    return ({"size": along(ndim, -1, 3, 1), "kernel": 2, "stride": along(ndim, -1, 2, 1),
+             "padding": along(ndim, -1, 1, 0), "dilation": along(ndim, -1, 1, 2)},)
+
+
+# Found by the sweep (jax 0.10.2, CPU): the process aborts at compile time, eager or jitted;
+# shrunk by hand over 25 variants (kernel 3 stride 3, stride 3, no crop or a 2-wide dim: runs)
+XLA_UPSAMPLING_ABORT = Limit(
+    "can abort the process (XLA's algebraic simplifier: 'Window dimensions do not match RHS "
+    "shape') on a transposed conv with a kernel-2, stride-2, crop-1 dim beside a 1-wide dim "
+    "with a dilated kernel", CRASHES, also=upsampling_beside_dilated_point,
+    probes=upsampling_probes)
 NO_GROUPS = Limit("has no feature_group_count (groups)", NO_PARAMETER,
                   on={"groups": {"several"}}, parameter="groups")
 NO_PADDING_MODE = Limit("has no padding_mode (zeros only)", NO_PARAMETER,
@@ -218,8 +242,9 @@ def apis() -> list[Api]:
         for name, op, call, limits in [
             ("jax.lax.conv_general_dilated", "conv", conv, (NO_PADDING_MODE,)),
             ("jax.lax.conv_general_dilated", "conv_transpose", conv_transpose_by_lhs_dilation,
-             ()),
-            ("jax.lax.conv_transpose", "conv_transpose", conv_transpose, (NO_GROUPS,)),
+             (XLA_UPSAMPLING_ABORT,)),
+            ("jax.lax.conv_transpose", "conv_transpose", conv_transpose,
+             (NO_GROUPS, XLA_UPSAMPLING_ABORT)),
             ("jax.lax.reduce_window", "max_pool", max_pool, ()),
             ("jax.lax.reduce_window", "avg_pool", avg_pool, ()),
         ]:
