@@ -18,8 +18,8 @@ import numpy as np
 
 from convparity.adapters.api import CRASHES, NO_PARAMETER, Api, Limit, along, channels_last
 from convparity.reference.case import Case
-from convparity.reference.numerics import HALF_PRECISION, Numerics
 from convparity.reference.conv_transpose import transpose_crops
+from convparity.reference.numerics import HALF_PRECISION, Numerics
 from convparity.reference.pooling import pool_geometry
 
 FRAMEWORK = "jax"
