@@ -147,7 +147,8 @@ def max_pool(case: Case):
     lax = jax().lax
     geometry = geometry_of(case)
     x = array(case.input)
-    return lax.reduce_window(x, np.array(-np.inf, x.dtype), lax.max, window(case, geometry.kernel_size),
+    return lax.reduce_window(x, np.array(-np.inf, x.dtype), lax.max,
+                             window(case, geometry.kernel_size),
                              window(case, geometry.stride), spread(case, ends(geometry)),
                              window_dilation=window(case, geometry.dilation))
 
