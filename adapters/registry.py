@@ -19,6 +19,7 @@ ADAPTERS = {
     "tensorflow": "convparity.adapters.tensorflow_api",
     "scipy": "convparity.adapters.scipy_api",
     "jax": "convparity.adapters.jax_api",
+    "onnxruntime": "convparity.adapters.onnxruntime_api",
 }
 
 
