@@ -178,12 +178,49 @@ def space_to_batch_gradients(case: Case, cotangent) -> dict:
     return {g.name: g.exact() for g in backward.gradients(stride_one, full)}
 
 
+def first_then_greater_max(case: Case, dtype=None) -> np.ndarray:
+    """Max pooling that starts from each window's first cell and takes a later one only if
+    strictly greater: a NaN is kept only as the first cell (NaN is never greater)."""
+    from convparity.reference.layout import batched_channels_first
+    from convparity.reference.pooling import argmax, pool_geometry
+
+    x, restore = batched_channels_first(np.asarray(case.input, dtype=np.float64), case.ndim,
+                                        case.data_format)
+    geometry = pool_geometry(x.shape[2:], case.kernel_size, case.stride, case.padding,
+                             case.dilation, case.ceil_mode)
+    values, _ = argmax(x, geometry, nan_wins=False)
+    return restore(values)
+
+
+def same_clamped_transpose(case: Case, dtype=None, numerics=None) -> Answer:
+    """A transposed conv's SAME with its crop clamped at 0 and no output padding added: where
+    ``(k-1)*d + 1 < s`` the full ``(n-1)*s + (k-1)*d + 1`` outputs, not ``n*s``."""
+    from convparity.reference.conv_transpose import transpose_crops
+
+    crops, _ = transpose_crops(case.padding, case.output_padding, case.spatial_size,
+                               case.kernel, case.strides, case.dilations)
+    return Answer(*expectation(case.replace(padding=tuple(crops), output_padding=0), numerics))
+
+
+def same_undilated(case: Case, dtype=None) -> np.ndarray:
+    """SAME padding sized for the undilated kernel, ``total = max(0, (ceil(n/s)-1)*s + k - n)``
+    split as SAME_UPPER, then the dilated windows over it (so fewer outputs where the dilated
+    kernel needs more padding)."""
+    pads = []
+    for n, k, s in zip(case.spatial_size, case.kernel, case.strides):
+        total = max(0, (math.ceil(n / s) - 1) * s + k - n)
+        pads.append((total // 2, total - total // 2))
+    return case.replace(padding=tuple(pads)).expected()
+
+
 # What a framework computes instead, by name: (case, the dtype it returned) -> its Answer.
 INSTEAD: dict[str, Callable[..., Answer]] = {
     name: alongside_oracle(alternative) for name, alternative in [
         ("lowest_for_neg_inf", lowest_for_neg_inf), ("bias_on_last_axis", bias_on_last_axis),
-        ("same_unclamped", same_unclamped)]} | {"space_to_batch": space_to_batch,
-                                                "nan_ignored": nan_ignored}
+        ("same_unclamped", same_unclamped), ("first_then_greater", first_then_greater_max),
+        ("same_undilated", same_undilated)]} | {
+    "space_to_batch": space_to_batch, "nan_ignored": nan_ignored,
+    "same_clamped_transpose": same_clamped_transpose}
 
 
 @dataclass(frozen=True)

@@ -36,9 +36,10 @@ def element_type(dtype) -> int:
 
 
 def padding_attributes(case: Case) -> dict:
-    if isinstance(case.padding, str):
-        return {"auto_pad": "SAME_UPPER" if case.padding.lower() == "same" else "VALID"}
-    if case.op == "conv_transpose":
+    same = isinstance(case.padding, str) and case.padding.lower() == "same"
+    if same or (isinstance(case.padding, str) and case.op != "conv_transpose"):
+        return {"auto_pad": "SAME_UPPER" if same else "VALID"}
+    if case.op == "conv_transpose":  # 'valid' too: its output_padding goes with explicit pads
         crops, extra = transpose_crops(case.padding, case.output_padding, case.spatial_size,
                                        case.kernel, case.strides, case.dilations)
         pads = [lo for lo, _ in crops] + [hi for _, hi in crops]

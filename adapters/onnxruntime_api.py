@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import functools
+import math
 
 from convparity.adapters import onnx_model
 from convparity.adapters.api import NO_PARAMETER, RAISES, Api, Limit, raises
@@ -20,9 +21,26 @@ def ort():
 
 
 def run(case: Case):
-    session = ort().InferenceSession(onnx_model.model(case).SerializeToString(),
+    options = ort().SessionOptions()
+    options.log_severity_level = 4  # its errors are raised; no log lines on stderr
+    session = ort().InferenceSession(onnx_model.model(case).SerializeToString(), options,
                                      providers=["CPUExecutionProvider"])
     return session.run(["Y"], onnx_model.inputs(case))[0]
+
+
+def pad_not_below_kernel(case: Case) -> bool:
+    return any(max(lo, hi) >= k for (lo, hi), k in zip(case.pads, case.kernel))
+
+
+def same_total_negative(case: Case) -> bool:
+    """SAME where some dim needs a negative total pad (``k < s`` with the last window inside)."""
+    return isinstance(case.padding, str) and case.padding.lower() == "same" and any(
+        (math.ceil(n / s) - 1) * s + k - n < 0
+        for n, k, s in zip(case.spatial_size, case.kernel, case.strides))
+
+
+def output_padding_not_below_stride(case: Case) -> bool:
+    return any(e >= s for e, s in zip(case.output_paddings, case.strides))
 
 
 NCHW = Limit("runs channels_first (NCHW) only", NO_PARAMETER,
@@ -37,6 +55,21 @@ NO_BFLOAT16 = Limit("has no bfloat16 kernel on CPU", RAISES, on={"dtype": {"bflo
                     raises=NOT_IMPLEMENTED)
 NO_FLOAT64 = Limit("has no float64 kernel on CPU (MaxPool has)", RAISES,
                    on={"dtype": {"float64"}}, raises=NOT_IMPLEMENTED)
+POOL_PAD = Limit("needs every pad smaller than the kernel size (undilated)", RAISES,
+                 also=pad_not_below_kernel,
+                 raises=raises("Fail", "Pad should be smaller than kernel"),
+                 reach={"dtype": "float32", "kernel_size": 2, "padding": 2, "dilation": 2})
+OUTPUT_PADDING = Limit("needs output_padding < stride (torch allows < max(stride, dilation))",
+                       RAISES, also=output_padding_not_below_stride,
+                       raises=raises("RuntimeException Fail InvalidArgument",
+                                     "inconsistent|output_padding"),
+                       reach={"dtype": "float32", "stride": 1, "dilation": 2,
+                              "output_padding": 1})
+SAME_NEGATIVE = Limit("raises for SAME where a dim's total padding would be negative (kernel < "
+                      "stride)", RAISES, also=same_total_negative,
+                      raises=raises("RuntimeException", "padding values must be non-negative"),
+                      reach={"dtype": "float32", "padding": "same", "kernel_size": 1,
+                             "stride": 2, "dilation": 1})
 SAME_DILATED = Limit("takes no dilation with auto_pad SAME_UPPER/SAME_LOWER", RAISES,
                      on={"padding": {"same", "same, uneven"}, "dilation": {"dilated"}},
                      raises=raises("InvalidArgument", "Dilation not supported for AutoPadType"))
@@ -47,9 +80,9 @@ def apis() -> list[Api]:
     for n in (1, 2, 3):
         for op, limits in [
             ("conv", (NCHW, NO_PADDING_MODE, NO_BFLOAT16, NO_FLOAT64, SAME_DILATED)),
-            ("conv_transpose", (NCHW, NO_BFLOAT16, NO_FLOAT64)),
-            ("max_pool", (NCHW, NO_BFLOAT16)),
-            ("avg_pool", (NCHW, NO_DIVISOR, NO_BFLOAT16, NO_FLOAT64)),
+            ("conv_transpose", (NCHW, NO_BFLOAT16, NO_FLOAT64, OUTPUT_PADDING)),
+            ("max_pool", (NCHW, NO_BFLOAT16, POOL_PAD, SAME_NEGATIVE)),
+            ("avg_pool", (NCHW, NO_DIVISOR, NO_BFLOAT16, NO_FLOAT64, POOL_PAD, SAME_NEGATIVE)),
         ]:
             name = f"onnxruntime.{onnx_model.OP_TYPES[op]}[{n}d]"
             result.append(Api(name, FRAMEWORK, op, n, run, limits))
