@@ -402,11 +402,31 @@ def matching(api: Api, case: Case, entries=None,
              direction: str = "forward") -> Divergence | None:
     """The first registered divergence of ``api`` that covers ``case`` on this machine, in the
     forward or the backward pass."""
-    for entry in load() if entries is None else entries:
-        if entry.direction == direction and entry.applies(api, case):
-            MATCHED.add(entry)
-            return entry
-    return None
+    found = all_matching(api, case, entries, direction)
+    return found[0] if found else None
+
+
+def all_matching(api: Api, case: Case, entries=None,
+                 direction: str = "forward") -> list[Divergence]:
+    """Every registered divergence of ``api`` that covers ``case`` on this machine, in order
+    (a case may sit under several: NaN input and a padding rule)."""
+    found = [entry for entry in (load() if entries is None else entries)
+             if entry.direction == direction and entry.applies(api, case)]
+    MATCHED.update(found)
+    return found
+
+
+def explaining(candidates, api: Api, case: Case, actual,
+               numerics) -> tuple[Divergence | None, str]:
+    """The first of ``candidates`` that explains ``actual``, and what it found; if none does,
+    ``None`` and what the first found."""
+    first = ""
+    for divergence in candidates:
+        explained, found = divergence.explains(api, case, actual, numerics)
+        if explained:
+            return divergence, found
+        first = first or found
+    return None, first
 
 
 # -- what a backward pass computes instead: (case, cotangent) -> {gradient name: values} -------
