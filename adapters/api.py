@@ -153,11 +153,20 @@ class Api:
     backward: Callable[[Case, np.ndarray], dict] | None = None
     backward_numerics: Callable[[Case, dict | None], Numerics | None] | None = None
     backward_limits: tuple[Limit, ...] = ()  # what its backward pass cannot do besides
+    # what tells apart APIs of one name and rank: the op, where one callable serves several
+    # (``conv_transpose``), and the mode it runs in (``jit``)
+    variant: str = ""
+    # the names the framework's call takes, where it is no Python callable (an ONNX operator's
+    # inputs and attributes); default: the signature of resolve()
+    parameters: Callable[[], list[str]] | None = None
 
     @property
     def id(self) -> str:
-        """Unique: the name, with the rank appended for rank-generic APIs."""
-        return self.name if f"{self.ndim}d" in self.name.lower() else f"{self.name}[{self.ndim}d]"
+        """Unique: the name, then in brackets the variant and, for rank-generic APIs, the rank."""
+        tags = [self.variant] if self.variant else []
+        if f"{self.ndim}d" not in self.name.lower():
+            tags.append(f"{self.ndim}d")
+        return f"{self.name}[{' '.join(tags)}]" if tags else self.name
 
     @property
     def version(self) -> str | None:

@@ -237,6 +237,9 @@ NO_PADDING_MODE = Limit("has no padding_mode (zeros only)", NO_PARAMETER,
                         parameter="padding_mode")
 
 
+SHARED = ("jax.lax.conv_general_dilated", "jax.lax.reduce_window")  # callables serving two ops
+
+
 def apis() -> list[Api]:
     result = []
     for n in (1, 2, 3):
@@ -249,8 +252,10 @@ def apis() -> list[Api]:
             ("jax.lax.reduce_window", "max_pool", max_pool, ()),
             ("jax.lax.reduce_window", "avg_pool", avg_pool, ()),
         ]:
-            for mode, wrapped in (("", call), ("jax.jit", jitted(call))):
-                label = f"{mode}({name})" if mode else name
-                result.append(Api(f"{label}[{op} {n}d]", FRAMEWORK, op, n, wrapped, limits,
-                                  numerics=numerics))
+            # the op names the variant where one callable serves two
+            shown = op if name in SHARED else ""
+            for mode, wrapped in (("", call), ("jit", jitted(call))):
+                variant = " ".join(filter(None, [mode, shown]))
+                result.append(Api(name, FRAMEWORK, op, n, wrapped, limits, numerics=numerics,
+                                  variant=variant))
     return result

@@ -83,3 +83,9 @@ def model(case: Case):
         [helper.make_tensor_value_info("Y", kind, None)])
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
                              ir_version=IR_VERSION)
+
+
+def parameters(op_type: str) -> list[str]:
+    """The operator's inputs and attributes at :data:`OPSET` (its "signature")."""
+    schema = onnx().defs.get_schema(op_type, OPSET)
+    return [i.name for i in schema.inputs] + list(schema.attributes)

@@ -82,8 +82,9 @@ def apis() -> list[Api]:
             ("conv", (NCHW, NO_PADDING_MODE, NO_BFLOAT16, NO_FLOAT64, SAME_DILATED)),
             ("conv_transpose", (NCHW, NO_BFLOAT16, NO_FLOAT64, OUTPUT_PADDING)),
             ("max_pool", (NCHW, NO_BFLOAT16, POOL_PAD, SAME_NEGATIVE)),
-            ("avg_pool", (NCHW, NO_DIVISOR, NO_BFLOAT16, NO_FLOAT64, POOL_PAD, SAME_NEGATIVE)),
+            ("avg_pool", (NCHW, NO_DIVISOR, NO_BFLOAT16, NO_FLOAT64, POOL_PAD)),
         ]:
-            name = f"onnxruntime.{onnx_model.OP_TYPES[op]}[{n}d]"
-            result.append(Api(name, FRAMEWORK, op, n, run, limits))
+            op_type = onnx_model.OP_TYPES[op]
+            result.append(Api(f"onnxruntime.{op_type}", FRAMEWORK, op, n, run, limits,
+                              parameters=functools.partial(onnx_model.parameters, op_type)))
     return result
