@@ -213,12 +213,34 @@ def same_undilated(case: Case, dtype=None) -> np.ndarray:
     return case.replace(padding=tuple(pads)).expected()
 
 
+def pads_regrouped(case: Case, dtype=None) -> np.ndarray:
+    """ONNX's pads ``[b_1, ..., b_n, e_1, ..., e_n]`` read as consecutive (before, after) pairs
+    per dim: ``(b_1, b_2), (e_1, e_2)`` in 2-D."""
+    flat = [lo for lo, _ in case.pads] + [hi for _, hi in case.pads]
+    return case.replace(padding=tuple(zip(flat[0::2], flat[1::2]))).expected()
+
+
+def ceil_mode_ignored(case: Case, dtype=None) -> np.ndarray:
+    return case.replace(ceil_mode=False).expected()
+
+
+def first_group_bias(case: Case, dtype=None) -> np.ndarray:
+    """A grouped transposed conv whose every group adds the first group's bias."""
+    y = case.replace(bias=None).expected()
+    per_group = len(case.bias) // case.groups
+    bias = np.tile(np.asarray(case.bias[:per_group], dtype=np.float64), case.groups)
+    shape = [1] * y.ndim
+    shape[-1 if channels_last(case) else 1] = -1
+    return y + bias.reshape(shape)
+
+
 # What a framework computes instead, by name: (case, the dtype it returned) -> its Answer.
 INSTEAD: dict[str, Callable[..., Answer]] = {
     name: alongside_oracle(alternative) for name, alternative in [
         ("lowest_for_neg_inf", lowest_for_neg_inf), ("bias_on_last_axis", bias_on_last_axis),
         ("same_unclamped", same_unclamped), ("first_then_greater", first_then_greater_max),
-        ("same_undilated", same_undilated)]} | {
+        ("same_undilated", same_undilated), ("pads_regrouped", pads_regrouped),
+        ("ceil_mode_ignored", ceil_mode_ignored), ("first_group_bias", first_group_bias)]} | {
     "space_to_batch": space_to_batch, "nan_ignored": nan_ignored,
     "same_clamped_transpose": same_clamped_transpose}
 
@@ -318,6 +340,7 @@ def case_facts(case: Case) -> dict:
         "expected_has_nan": bool(np.isnan(expected).any()),
         "expected_has_neg_inf": bool((expected == -np.inf).any()),
         "tap_reads_only_padding": case.op == "conv" and tap_reads_only_padding(case),
+        "ceil_mode": bool(case.ceil_mode), "count_include_pad": bool(case.count_include_pad),
     }
 
 
@@ -326,7 +349,7 @@ CASE_FACT_NAMES = frozenset({
     "channels_per_group",
     "has_bias", "distinct_bias", "out_channels", "padding", "same_totals", "kernel", "strides",
     "dilations", "input_size", "out_size", "expected_has_nan", "expected_has_neg_inf",
-    "tap_reads_only_padding"})
+    "tap_reads_only_padding", "ceil_mode", "count_include_pad"})
 KNOWN_NAMES = CASE_FACT_NAMES | environment.FACT_NAMES
 
 

@@ -173,7 +173,8 @@ def onnxruntime_facts() -> dict:
 
 FRAMEWORK_FACTS = {"torch": torch_facts, "tensorflow": tensorflow_facts,
                    "scipy": lambda: numpy_like_facts("scipy"), "jax": jax_facts,
-                   "onnxruntime": onnxruntime_facts}
+                   "onnxruntime": onnxruntime_facts,
+                   "onnx": lambda: numpy_like_facts("onnx")}
 
 
 @functools.cache

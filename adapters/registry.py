@@ -20,6 +20,7 @@ ADAPTERS = {
     "scipy": "convparity.adapters.scipy_api",
     "jax": "convparity.adapters.jax_api",
     "onnxruntime": "convparity.adapters.onnxruntime_api",
+    "onnx": "convparity.adapters.onnx_api",
 }
 
 
