@@ -8,9 +8,9 @@ from __future__ import annotations
 import functools
 import math
 
-from convparity.adapters import onnx_model
 import numpy as np
 
+from convparity.adapters import onnx_model
 from convparity.adapters.api import DIFFERS, NO_PARAMETER, RAISES, Api, Limit, raises
 from convparity.reference.case import Case
 from convparity.reference.numerics import HALF_PRECISION, accumulating_in_storage
