@@ -92,6 +92,14 @@ def nan_ignored(case: Case, dtype, numerics=None) -> Answer:
     return Answer(lowest, np.zeros_like(y), y if half else None)
 
 
+def nan_dropped(case: Case, dtype, numerics=None) -> Answer:
+    """Max pooling over the non-NaN cells only, a window with none of them giving -inf or the
+    lowest finite value of ``dtype`` (either is accepted, element by element)."""
+    answer = nan_ignored(case, dtype, numerics)
+    y = case.replace(input=np.where(np.isnan(case.input), -np.inf, case.input)).expected()
+    return Answer(answer.values, answer.bound, y)
+
+
 def bias_on_last_axis(case: Case, dtype=None) -> np.ndarray:
     """The oracle's answer with the bias added along the last axis instead of the channels (for
     a channels_first output whose last spatial size equals the number of channels)."""
@@ -241,7 +249,7 @@ INSTEAD: dict[str, Callable[..., Answer]] = {
         ("same_unclamped", same_unclamped), ("first_then_greater", first_then_greater_max),
         ("same_undilated", same_undilated), ("pads_regrouped", pads_regrouped),
         ("ceil_mode_ignored", ceil_mode_ignored), ("first_group_bias", first_group_bias)]} | {
-    "space_to_batch": space_to_batch, "nan_ignored": nan_ignored,
+    "space_to_batch": space_to_batch, "nan_ignored": nan_ignored, "nan_dropped": nan_dropped,
     "same_clamped_transpose": same_clamped_transpose}
 
 
