@@ -11,7 +11,13 @@ import math
 import numpy as np
 
 from convparity.adapters import onnx_model
-from convparity.adapters.api import DIFFERS, NO_PARAMETER, RAISES, Api, Limit, raises
+from convparity.adapters.api import DIFFERS, RAISES, Api, Limit, raises
+from convparity.adapters.onnx_model import (
+    NCHW,
+    NO_DIVISOR,
+    NO_PADDING_MODE,
+    output_padding_not_below_stride,
+)
 from convparity.reference.case import Case
 from convparity.reference.numerics import HALF_PRECISION, accumulating_in_storage
 
@@ -54,23 +60,12 @@ def nan_only_window(case: Case) -> bool:
     return bool((case.replace(input=-isnan.astype(np.float64)).expected() == -1).any())
 
 
-def output_padding_not_below_stride(case: Case) -> bool:
-    return any(e >= s for e, s in zip(case.output_paddings, case.strides))
-
-
 def numerics(case: Case, machine: dict | None = None):
     """NumPy in the arrays' own dtype: float16 sums in float16."""
     return accumulating_in_storage(case.dtype.name) if case.dtype.name in HALF_PRECISION \
         and case.op != "max_pool" else None
 
 
-NCHW = Limit("runs channels_first (NCHW) only", NO_PARAMETER,
-             on={"data_format": {"channels_last"}}, parameter="data_format")
-NO_PADDING_MODE = Limit("has no padding_mode (zeros only)", NO_PARAMETER,
-                        on={"padding_mode": {"reflect", "replicate", "circular"}},
-                        parameter="padding_mode")
-NO_DIVISOR = Limit("has no divisor_override", NO_PARAMETER,
-                   on={"divisor_override": {"given"}}, parameter="divisor_override")
 GROUPED_TRANSPOSE = Limit(
     "raises for a grouped ConvTranspose with several channels per group (onnx 1.23)", RAISES,
     also=several_per_group,

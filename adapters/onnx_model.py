@@ -13,6 +13,7 @@ import functools
 
 import numpy as np
 
+from convparity.adapters.api import NO_PARAMETER, Limit
 from convparity.reference.case import Case
 from convparity.reference.conv_transpose import transpose_crops
 
@@ -89,3 +90,17 @@ def parameters(op_type: str) -> list[str]:
     """The operator's inputs and attributes at :data:`OPSET` (its "signature")."""
     schema = onnx().defs.get_schema(op_type, OPSET)
     return [i.name for i in schema.inputs] + list(schema.attributes)
+
+
+# -- what the format cannot express (both ONNX engines) ----------------------------------------
+NCHW = Limit("runs channels_first (NCHW) only", NO_PARAMETER,
+             on={"data_format": {"channels_last"}}, parameter="data_format")
+NO_PADDING_MODE = Limit("has no padding_mode (zeros only)", NO_PARAMETER,
+                        on={"padding_mode": {"reflect", "replicate", "circular"}},
+                        parameter="padding_mode")
+NO_DIVISOR = Limit("has no divisor_override", NO_PARAMETER,
+                   on={"divisor_override": {"given"}}, parameter="divisor_override")
+
+
+def output_padding_not_below_stride(case: Case) -> bool:
+    return any(e >= s for e, s in zip(case.output_paddings, case.strides))

@@ -7,7 +7,13 @@ import functools
 import math
 
 from convparity.adapters import onnx_model
-from convparity.adapters.api import NO_PARAMETER, RAISES, Api, Limit, raises
+from convparity.adapters.api import RAISES, Api, Limit, raises
+from convparity.adapters.onnx_model import (
+    NCHW,
+    NO_DIVISOR,
+    NO_PADDING_MODE,
+    output_padding_not_below_stride,
+)
 from convparity.reference.case import Case
 
 FRAMEWORK = "onnxruntime"
@@ -39,17 +45,6 @@ def same_total_negative(case: Case) -> bool:
         for n, k, s in zip(case.spatial_size, case.kernel, case.strides))
 
 
-def output_padding_not_below_stride(case: Case) -> bool:
-    return any(e >= s for e, s in zip(case.output_paddings, case.strides))
-
-
-NCHW = Limit("runs channels_first (NCHW) only", NO_PARAMETER,
-             on={"data_format": {"channels_last"}}, parameter="data_format")
-NO_PADDING_MODE = Limit("has no padding_mode (zeros only)", NO_PARAMETER,
-                        on={"padding_mode": {"reflect", "replicate", "circular"}},
-                        parameter="padding_mode")
-NO_DIVISOR = Limit("has no divisor_override", NO_PARAMETER,
-                   on={"divisor_override": {"given"}}, parameter="divisor_override")
 NOT_IMPLEMENTED = raises("NotImplemented", "Could not find an implementation")
 NO_BFLOAT16 = Limit("has no bfloat16 kernel on CPU", RAISES, on={"dtype": {"bfloat16"}},
                     raises=NOT_IMPLEMENTED)
