@@ -92,12 +92,31 @@ def nan_ignored(case: Case, dtype, numerics=None) -> Answer:
     return Answer(lowest, np.zeros_like(y), y if half else None)
 
 
-def nan_dropped(case: Case, dtype, numerics=None) -> Answer:
-    """Max pooling over the non-NaN cells only, a window with none of them giving -inf or the
-    lowest finite value of ``dtype`` (either is accepted, element by element)."""
-    answer = nan_ignored(case, dtype, numerics)
-    y = case.replace(input=np.where(np.isnan(case.input), -np.inf, case.input)).expected()
-    return Answer(answer.values, answer.bound, y)
+def compare_and_select_max(case: Case, dtype=None) -> np.ndarray:
+    """Max pooling as a SIMD max folds each window in tap order: ``m = m if m > x else x``,
+    from the lowest finite value in float32 (from -inf in other types). A NaN is kept only as
+    the window's last cell; a NaN before a number gives that number; an all -inf window in
+    float32 gives the lowest value."""
+    import ml_dtypes
+
+    from convparity.reference.layout import batched_channels_first
+    from convparity.reference.pooling import pool_geometry
+    from convparity.reference.windows import walk
+
+    x, restore = batched_channels_first(np.asarray(case.input, dtype=np.float64), case.ndim,
+                                        case.data_format)
+    geometry = pool_geometry(x.shape[2:], case.kernel_size, case.stride, case.padding,
+                             case.dilation, case.ceil_mode)
+    start = float(ml_dtypes.finfo(dtype).min) if np.dtype(dtype).name == "float32" else -np.inf
+    xp = geometry.padded(x, np.nan, overhang_value=np.nan)
+    m = np.full((*x.shape[:2], *geometry.out_size), start)
+    for tap, window in walk(geometry.kernel_size, geometry.stride, geometry.dilation,
+                            geometry.out_size):
+        _, inside = geometry.positions(tap)
+        seen = xp[(..., *window)]
+        with np.errstate(invalid="ignore"):
+            m = np.where(inside & ~(m > seen), seen, m)
+    return restore(m)
 
 
 def bias_on_last_axis(case: Case, dtype=None) -> np.ndarray:
@@ -248,8 +267,9 @@ INSTEAD: dict[str, Callable[..., Answer]] = {
         ("lowest_for_neg_inf", lowest_for_neg_inf), ("bias_on_last_axis", bias_on_last_axis),
         ("same_unclamped", same_unclamped), ("first_then_greater", first_then_greater_max),
         ("same_undilated", same_undilated), ("pads_regrouped", pads_regrouped),
-        ("ceil_mode_ignored", ceil_mode_ignored), ("first_group_bias", first_group_bias)]} | {
-    "space_to_batch": space_to_batch, "nan_ignored": nan_ignored, "nan_dropped": nan_dropped,
+        ("ceil_mode_ignored", ceil_mode_ignored), ("first_group_bias", first_group_bias),
+        ("compare_and_select_max", compare_and_select_max)]} | {
+    "space_to_batch": space_to_batch, "nan_ignored": nan_ignored,
     "same_clamped_transpose": same_clamped_transpose}
 
 

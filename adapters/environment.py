@@ -157,9 +157,9 @@ def numpy_like_facts(module_name: str) -> dict:
 
 
 def jax_facts() -> dict:
-    from convparity.adapters.jax_api import jax
-
     from importlib.metadata import version
+
+    from convparity.adapters.jax_api import jax
 
     return {"version": jax().__version__, "jaxlib": version("jaxlib"),
             "backend": jax().default_backend(), "x64": bool(jax().config.jax_enable_x64)}

@@ -70,7 +70,7 @@ GROUPED_TRANSPOSE = Limit(
     "raises for a grouped ConvTranspose with several channels per group (onnx 1.23)", RAISES,
     also=several_per_group,
     raises=raises("ValueError", "cannot reshape|could not broadcast|n_input_plane"),
-    reach={"dtype": "float32", "groups": 2, "channels_per_group": 2})
+    reach={"dtype": "float32", "groups": 2})
 MAXPOOL_SAME_1D_3D = Limit(
     "raises for SAME on MaxPool's stride-1 path in 1-D and 3-D", RAISES,
     on={"padding": {"same", "same, uneven"}, "stride": {"one"}, "dilation": {"one"}},

@@ -61,7 +61,8 @@ OUTPUT_PADDING = Limit("needs output_padding < stride (torch allows < max(stride
                        reach={"dtype": "float32", "stride": 1, "dilation": 2,
                               "output_padding": 1})
 SAME_NEGATIVE = Limit("raises for SAME where a dim's total padding would be negative (kernel < "
-                      "stride)", RAISES, also=same_total_negative,
+                      "stride; undilated)", RAISES, on={"dilation": {"one"}},
+                      also=same_total_negative,
                       raises=raises("RuntimeException", "padding values must be non-negative"),
                       reach={"dtype": "float32", "padding": "same", "kernel_size": 1,
                              "stride": 2, "dilation": 1})
