@@ -92,11 +92,12 @@ def nan_ignored(case: Case, dtype, numerics=None) -> Answer:
     return Answer(lowest, np.zeros_like(y), y if half else None)
 
 
-def compare_and_select_max(case: Case, dtype=None) -> np.ndarray:
-    """Max pooling as a SIMD max folds each window in tap order: ``m = m if m > x else x``,
-    from the lowest finite value in float32 (from -inf in other types). A NaN is kept only as
-    the window's last cell; a NaN before a number gives that number; an all -inf window in
-    float32 gives the lowest value."""
+def simd_max(case: Case, dtype, numerics=None) -> Answer:
+    """Max pooling as a SIMD max folds each window in tap order, from the lowest finite value in
+    float32 (from -inf in other types), in either operand order (element by element): ``m = m if
+    m > x else x`` keeps a NaN only as the window's last cell, and a NaN before a number gives
+    that number; ``m = x if x > m else m`` never takes a NaN. An all -inf float32 window gives
+    the lowest value."""
     import ml_dtypes
 
     from convparity.reference.layout import batched_channels_first
@@ -109,14 +110,16 @@ def compare_and_select_max(case: Case, dtype=None) -> np.ndarray:
                              case.dilation, case.ceil_mode)
     start = float(ml_dtypes.finfo(dtype).min) if np.dtype(dtype).name == "float32" else -np.inf
     xp = geometry.padded(x, np.nan, overhang_value=np.nan)
-    m = np.full((*x.shape[:2], *geometry.out_size), start)
+    kept = np.full((*x.shape[:2], *geometry.out_size), start)
+    taken = kept.copy()
     for tap, window in walk(geometry.kernel_size, geometry.stride, geometry.dilation,
                             geometry.out_size):
         _, inside = geometry.positions(tap)
         seen = xp[(..., *window)]
         with np.errstate(invalid="ignore"):
-            m = np.where(inside & ~(m > seen), seen, m)
-    return restore(m)
+            kept = np.where(inside & ~(kept > seen), seen, kept)
+            taken = np.where(inside & (seen > taken), seen, taken)
+    return Answer(restore(kept), np.zeros(restore(kept).shape), restore(taken))
 
 
 def bias_on_last_axis(case: Case, dtype=None) -> np.ndarray:
@@ -267,9 +270,8 @@ INSTEAD: dict[str, Callable[..., Answer]] = {
         ("lowest_for_neg_inf", lowest_for_neg_inf), ("bias_on_last_axis", bias_on_last_axis),
         ("same_unclamped", same_unclamped), ("first_then_greater", first_then_greater_max),
         ("same_undilated", same_undilated), ("pads_regrouped", pads_regrouped),
-        ("ceil_mode_ignored", ceil_mode_ignored), ("first_group_bias", first_group_bias),
-        ("compare_and_select_max", compare_and_select_max)]} | {
-    "space_to_batch": space_to_batch, "nan_ignored": nan_ignored,
+        ("ceil_mode_ignored", ceil_mode_ignored), ("first_group_bias", first_group_bias)]} | {
+    "space_to_batch": space_to_batch, "nan_ignored": nan_ignored, "simd_max": simd_max,
     "same_clamped_transpose": same_clamped_transpose}
 
 

@@ -111,12 +111,26 @@ AVERAGE_CEIL_PADS = Limit(
     on={"ceil_mode": {True}, "padding": {"zero", "symmetric", "asymmetric"}})
 
 
+def transposed_same_short_kernel(case: Case) -> bool:
+    """A transposed conv's SAME with a dim whose dilated kernel is shorter than its stride."""
+    return isinstance(case.padding, str) and case.padding.lower() == "same" and any(
+        (k - 1) * d + 1 < s for k, s, d in zip(case.kernel, case.strides, case.dilations))
+
+
+TRANSPOSE_SAME_SHORT = Limit(
+    "computes something else for ConvTranspose SAME_UPPER with a kernel shorter than the "
+    "stride: it crops where the oracle (as TensorFlow's SAME) pads (x=[12], W=[1], stride 2: "
+    "[0, 0] instead of [12, 0])", DIFFERS, on={"padding": {"same", "same, uneven"}},
+    also=transposed_same_short_kernel,
+    reach={"dtype": "float32", "kernel_size": 1, "stride": 2, "dilation": 1})
+
+
 def apis() -> list[Api]:
     result = []
     for n in (1, 2, 3):
         for op, limits in [
             ("conv", (NCHW, NO_PADDING_MODE)),
-            ("conv_transpose", (NCHW, GROUPED_TRANSPOSE, OUTPUT_PADDING)),
+            ("conv_transpose", (NCHW, GROUPED_TRANSPOSE, OUTPUT_PADDING, TRANSPOSE_SAME_SHORT)),
             ("max_pool", (NCHW, MAXPOOL_SAME_1D_3D, NAN_ONLY_WINDOW, STRIDE_ONE_PADS)),
             ("avg_pool", (NCHW, NO_DIVISOR, AVERAGE_AUTO_PAD_CEIL, AVERAGE_SAME_NEGATIVE,
                           AVERAGE_CEIL_PADS)),
