@@ -5,10 +5,12 @@ An entry says where it holds (``when``: a condition over the case's and the envi
 see :mod:`convparity.adapters.conditions`) and what it expects there (``expect``):
 
 - ``"differs"``: the output may differ in any way (the entry is stale if it never does);
-- ``"instead"``: the output matches another computation, named by ``instead`` (see
-  :data:`INSTEAD`); with ``sometimes = true`` the oracle's own answer is accepted too,
-  element by element (the kernel or code path that runs decides: the machine, the dtype's
-  kernel), and staleness is not judged;
+- ``"instead"``: the output matches another computation, named by ``instead``: a rule
+  (:data:`RULES`), the oracle's answer for the arguments as the framework rereads them
+  (:data:`REREAD`), or rereads joined by ``+`` before a rule (see :func:`instead`); with
+  ``sometimes = true`` the oracle's own answer is accepted too, element by element (the kernel
+  or code path that runs decides: the machine, the dtype's kernel), and staleness is not
+  judged;
 - ``"wrong"``: the framework is wrong there, and with the backend named by ``agrees_with`` (see
   :mod:`convparity.adapters.backends`) it agrees with the oracle: that is checked for every case
   that differs.
@@ -16,6 +18,7 @@ see :mod:`convparity.adapters.conditions`) and what it expects there (``expect``
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import functools
 import math
@@ -128,25 +131,34 @@ def bias_on_last_axis(case: Case, dtype=None) -> np.ndarray:
     return case.replace(bias=None).expected() + np.asarray(case.bias, dtype=np.float64)
 
 
-def same_unclamped(case: Case, dtype=None) -> np.ndarray:
-    """SAME padding without clamping at zero: where ``total = (ceil(n/s)-1)*s + (k-1)*d + 1 - n``
-    is negative, no padding, and the windows start ``-total // 2`` cells in (the surplus halved,
-    rounded down) instead of at the first cell; ``ceil(n/s)`` outputs as usual."""
+def padded_as(case: Case, pairs) -> Case:
+    """``case`` with explicit pads ``(lo, hi)`` per spatial dim, a negative one cropping that
+    many cells off the input instead (the same windows)."""
     spatial = range(1, case.ndim + 1) if channels_last(case) else range(2, case.ndim + 2)
-    crop, pads, out = [slice(None)] * case.input.ndim, [], []
-    for axis, n, k, s, d in zip(spatial, case.spatial_size, case.kernel, case.strides,
-                                case.dilations):
-        total = (math.ceil(n / s) - 1) * s + (k - 1) * d + 1 - n
-        if total < 0:
-            crop[axis] = slice(-total // 2, None)
-        pads.append((max(total, 0) // 2, max(total, 0) - max(total, 0) // 2))
-        out.append(slice(0, math.ceil(n / s)))
-    shifted = case.replace(input=np.ascontiguousarray(case.input[tuple(crop)]),
-                           padding=tuple(pads))
-    keep = [slice(None)] * case.input.ndim
-    for axis, window in zip(spatial, out):
-        keep[axis] = window
-    return shifted.expected()[tuple(keep)]
+    crop = [slice(None)] * case.input.ndim
+    for axis, n, (lo, hi) in zip(spatial, case.spatial_size, pairs):
+        crop[axis] = slice(max(-lo, 0), n - max(-hi, 0))
+    return case.replace(input=np.ascontiguousarray(case.input[tuple(crop)]),
+                        padding=tuple((max(lo, 0), max(hi, 0)) for lo, hi in pairs))
+
+
+def _unclamped_same(case: Case, reach, floor: bool = False) -> Case:
+    """SAME with ``total = (ceil(n/s)-1)*s + reach(k, d) - n`` not clamped at 0, split as C++
+    divides, ``lo = total/2`` rounded toward zero (``floor``: rounded down), ``hi = total -
+    lo``."""
+    pairs = []
+    for n, k, s, d in zip(case.spatial_size, case.kernel, case.strides, case.dilations):
+        total = (math.ceil(n / s) - 1) * s + reach(k, d) - n
+        lo = total // 2 if total >= 0 or floor else -(-total // 2)
+        pairs.append((lo, total - lo))
+    return padded_as(case, pairs)
+
+
+def same_unclamped(case: Case) -> Case:
+    """SAME padding without clamping at zero: where ``total = (ceil(n/s)-1)*s + (k-1)*d + 1 - n``
+    is negative, the windows start ``-total // 2`` cells in (the surplus halved, rounded down)
+    instead of at the first cell; ``ceil(n/s)`` outputs as usual."""
+    return _unclamped_same(case, lambda k, d: (k - 1) * d + 1)
 
 
 def space_to_batch_geometry(case: Case) -> list[tuple]:
@@ -222,36 +234,48 @@ def first_then_greater_max(case: Case, dtype=None) -> np.ndarray:
     return restore(values)
 
 
-def same_clamped_transpose(case: Case, dtype=None, numerics=None) -> Answer:
+def same_unclamped_up(case: Case) -> Case:
+    """:func:`same_unclamped` with the surplus halved rounded *up*: a negative ``total`` crops
+    ``ceil(-total/2)`` cells before the first window (NumPy's ``total // 2``)."""
+    return _unclamped_same(case, lambda k, d: (k - 1) * d + 1, floor=True)
+
+
+def same_undilated(case: Case) -> Case:
+    """SAME padding sized for the undilated kernel, ``total = (ceil(n/s)-1)*s + k - n`` (not
+    clamped at 0) split as in :func:`same_unclamped`, then the dilated windows over it (fewer
+    outputs where the dilated kernel needs more padding)."""
+    return _unclamped_same(case, lambda k, d: k)
+
+
+def pads_regrouped(case: Case) -> Case:
+    """ONNX's pads ``[b_1, ..., b_n, e_1, ..., e_n]`` read as consecutive (before, after) pairs
+    per dim: ``(b_1, b_2), (e_1, e_2)`` in 2-D."""
+    flat = [lo for lo, _ in case.pads] + [hi for _, hi in case.pads]
+    return case.replace(padding=tuple(zip(flat[0::2], flat[1::2])))
+
+
+def ceil_mode_ignored(case: Case) -> Case:
+    return case.replace(ceil_mode=False)
+
+
+def same_clamped_transpose(case: Case) -> Case:
     """A transposed conv's SAME with its crop clamped at 0 and no output padding added: where
     ``(k-1)*d + 1 < s`` the full ``(n-1)*s + (k-1)*d + 1`` outputs, not ``n*s``."""
     from convparity.reference.conv_transpose import transpose_crops
 
     crops, _ = transpose_crops(case.padding, case.output_padding, case.spatial_size,
                                case.kernel, case.strides, case.dilations)
-    return Answer(*expectation(case.replace(padding=tuple(crops), output_padding=0), numerics))
+    return case.replace(padding=tuple(crops), output_padding=0)
 
 
-def same_undilated(case: Case, dtype=None) -> np.ndarray:
-    """SAME padding sized for the undilated kernel, ``total = max(0, (ceil(n/s)-1)*s + k - n)``
-    split as SAME_UPPER, then the dilated windows over it (so fewer outputs where the dilated
-    kernel needs more padding)."""
-    pads = []
-    for n, k, s in zip(case.spatial_size, case.kernel, case.strides):
-        total = max(0, (math.ceil(n / s) - 1) * s + k - n)
-        pads.append((total // 2, total - total // 2))
-    return case.replace(padding=tuple(pads)).expected()
-
-
-def pads_regrouped(case: Case, dtype=None) -> np.ndarray:
-    """ONNX's pads ``[b_1, ..., b_n, e_1, ..., e_n]`` read as consecutive (before, after) pairs
-    per dim: ``(b_1, b_2), (e_1, e_2)`` in 2-D."""
-    flat = [lo for lo, _ in case.pads] + [hi for _, hi in case.pads]
-    return case.replace(padding=tuple(zip(flat[0::2], flat[1::2]))).expected()
-
-
-def ceil_mode_ignored(case: Case, dtype=None) -> np.ndarray:
-    return case.replace(ceil_mode=False).expected()
+def nan_ignored_mean(case: Case, dtype=None) -> np.ndarray:
+    """Average pooling over the non-NaN cells only (count_include_pad=0): the windowed sum of
+    the input with NaN as 0 over the windowed count of its non-NaN cells."""
+    isnan = np.isnan(np.asarray(case.input, dtype=np.float64))
+    sums = case.replace(input=np.where(isnan, 0.0, case.input)).expected()
+    counts = case.replace(input=(~isnan).astype(np.float64)).expected()
+    with np.errstate(invalid="ignore"):
+        return sums / counts
 
 
 def first_group_bias(case: Case, dtype=None) -> np.ndarray:
@@ -264,15 +288,46 @@ def first_group_bias(case: Case, dtype=None) -> np.ndarray:
     return y + bias.reshape(shape)
 
 
-# What a framework computes instead, by name: (case, the dtype it returned) -> its Answer.
-INSTEAD: dict[str, Callable[..., Answer]] = {
+# How a framework reads a case's arguments instead, by name: case -> the case it computes (the
+# oracle's answer for it, or a rule's).
+REREAD: dict[str, Callable[[Case], Case]] = {
+    "same_unclamped": same_unclamped, "same_unclamped_up": same_unclamped_up,
+    "same_undilated": same_undilated,
+    "pads_regrouped": pads_regrouped, "ceil_mode_ignored": ceil_mode_ignored,
+    "same_clamped_transpose": same_clamped_transpose}
+
+# What a framework computes instead on a case, by name: (case, the dtype it returned) -> Answer.
+RULES: dict[str, Callable[..., Answer]] = {
     name: alongside_oracle(alternative) for name, alternative in [
         ("lowest_for_neg_inf", lowest_for_neg_inf), ("bias_on_last_axis", bias_on_last_axis),
-        ("same_unclamped", same_unclamped), ("first_then_greater", first_then_greater_max),
-        ("same_undilated", same_undilated), ("pads_regrouped", pads_regrouped),
-        ("ceil_mode_ignored", ceil_mode_ignored), ("first_group_bias", first_group_bias)]} | {
-    "space_to_batch": space_to_batch, "nan_ignored": nan_ignored, "simd_max": simd_max,
-    "same_clamped_transpose": same_clamped_transpose}
+        ("first_then_greater", first_then_greater_max), ("first_group_bias", first_group_bias),
+        ("nan_ignored_mean", nan_ignored_mean)]
+} | {"space_to_batch": space_to_batch, "nan_ignored": nan_ignored, "simd_max": simd_max}
+
+INSTEAD = (*REREAD, *RULES)
+
+
+def check_instead(names: str) -> str:
+    """``names`` validated: rereads joined by ``+``, then at most one rule (``"same_undilated+
+    simd_max"``); ``ValueError`` otherwise."""
+    *rereads, last = names.split("+") if isinstance(names, str) else [names]
+    if not all(name in REREAD for name in rereads) or last not in INSTEAD:
+        raise ValueError(f"instead={names!r}: expected one of {', '.join(INSTEAD)}, or "
+                         f"some of {', '.join(REREAD)} joined by '+' before one of them")
+    return names
+
+
+def instead(names: str, case: Case, dtype, numerics=None) -> tuple[Answer, Case]:
+    """What the computation ``names`` (see :func:`check_instead`) gives for ``case``: each
+    reread applied in turn, then the rule on the case as reread (the oracle's answer if there
+    is none); and that case."""
+    *rereads, last = names.split("+")
+    if last in REREAD:
+        rereads, last = [*rereads, last], None
+    for name in rereads:
+        case = REREAD[name](case)
+    answer = RULES[last](case, dtype, numerics) if last else Answer(*expectation(case, numerics))
+    return answer, case
 
 
 @dataclass(frozen=True)
@@ -307,7 +362,7 @@ class Divergence:
         the oracle's differ by more than the bound (else agreeing proves nothing)."""
         if self.expect != "instead":
             return True
-        answer = INSTEAD[self.instead](case, case.dtype, numerics)
+        answer, _ = instead(self.instead, case, case.dtype, numerics)
         if answer.values.shape != case.expected().shape:
             return True
         return not compare(answer.values, *expectation(case, numerics), case.dtype).ok
@@ -319,25 +374,20 @@ class Divergence:
         if self.expect == "differs":
             return True, ""
         if self.expect == "instead":
-            answer = INSTEAD[self.instead](case, np.asarray(actual).dtype, numerics)
-            alternative = answer.values
-            if alternative.shape != np.shape(actual):
+            answer, reread = instead(self.instead, case, np.asarray(actual).dtype, numerics)
+            if answer.values.shape != np.shape(actual):
                 return False, (f"its shape {np.shape(actual)} is neither the oracle's nor "
-                               f"{self.instead}'s {alternative.shape}")
-            if alternative.shape != case.expected().shape:  # nothing sits where the oracle's do
-                found = compare(actual, alternative, answer.bound, case.dtype)
-                return found.ok, (f"computes {self.instead}" if found.ok else
-                                  f"it does not match {self.instead}: {found.summary()}")
-            mismatched = compare(actual, alternative, answer.bound, case.dtype).mismatched
+                               f"{self.instead}'s {answer.values.shape}")
+            mismatched = compare(actual, answer.values, answer.bound, case.dtype).mismatched
             if answer.or_else is not None:
                 mismatched = mismatched & compare(actual, answer.or_else, answer.bound,
                                                   case.dtype).mismatched
-            if self.sometimes:
-                mismatched = mismatched & compare(actual, *expectation(case, numerics),
+            if self.sometimes:  # or the oracle's answer (for the case as reread)
+                mismatched = mismatched & compare(actual, *expectation(reread, numerics),
                                                   case.dtype).mismatched
             if mismatched.any():
                 return False, (f"it matches neither the oracle nor {self.instead}: "
-                               f"{int(mismatched.sum())} elements")
+                               f"{int(mismatched.sum())} of {mismatched.size} elements")
             return True, f"computes {self.instead}"
         from convparity.adapters import backends
 
@@ -415,10 +465,15 @@ def parse_entry(raw: dict, where: str) -> Divergence:
     expect = raw.get("expect", "differs")
     if expect not in EXPECTATIONS:
         fail(f"expect={expect!r}: expected one of {', '.join(EXPECTATIONS)}")
-    known_instead = BACKWARD_INSTEAD if direction == "backward" else INSTEAD
-    if expect == "instead" and raw.get("instead") not in known_instead:
-        fail(f"instead={raw.get('instead')!r}: expected one of {', '.join(known_instead)} "
-             f"({direction})")
+    if expect == "instead" and direction == "backward" \
+            and raw.get("instead") not in BACKWARD_INSTEAD:
+        fail(f"instead={raw.get('instead')!r}: expected one of {', '.join(BACKWARD_INSTEAD)} "
+             f"(backward)")
+    if expect == "instead" and direction == "forward":
+        try:
+            check_instead(raw.get("instead"))
+        except ValueError as error:
+            fail(str(error))
     if expect == "wrong":
         from convparity.adapters import backends
 
@@ -469,12 +524,29 @@ def all_matching(api: Api, case: Case, entries=None,
     return found
 
 
+def combined(candidates) -> list[Divergence]:
+    """The entries several ``instead`` candidates make together: every reread among them, in
+    order, before each rule among them (or none), as one entry (a case may sit under a padding
+    rule and a NaN rule at once)."""
+    rereads = [d for d in candidates if d.expect == "instead" and d.instead in REREAD]
+    rules = [d for d in candidates if d.expect == "instead" and d.instead in RULES]
+    if not rereads or len(rereads) + len(rules) < 2:
+        return []
+    joined = "+".join(d.instead for d in rereads)
+    together = [(rereads, joined)] if len(rereads) > 1 else []
+    together += [([*rereads, rule], f"{joined}+{rule.instead}") for rule in rules]
+    return [dataclasses.replace(
+        parts[-1], api=tuple(dict.fromkeys(a for d in parts for a in d.api)), instead=names,
+        why=" Together with: ".join(d.why for d in parts),
+        sometimes=any(d.sometimes for d in parts)) for parts, names in together]
+
+
 def explaining(candidates, api: Api, case: Case, actual,
                numerics) -> tuple[Divergence | None, str]:
-    """The first of ``candidates`` that explains ``actual``, and what it found; if none does,
-    ``None`` and what the first found."""
+    """The first of ``candidates`` (or of the entries they make together) that explains
+    ``actual``, and what it found; if none does, ``None`` and what the first found."""
     first = ""
-    for divergence in candidates:
+    for divergence in [*candidates, *combined(candidates)]:
         explained, found = divergence.explains(api, case, actual, numerics)
         if explained:
             return divergence, found
@@ -573,7 +645,7 @@ def same_unclamped_input_gradient(case: Case, cotangent) -> dict:
     conv = Case("conv", np.asarray(cotangent), case.weight, stride=case.stride,
                 padding="same", dilation=case.dilation, groups=case.groups,
                 data_format=case.data_format)
-    return {"input": same_unclamped(conv)}
+    return {"input": same_unclamped(conv).expected()}
 
 
 def neg_inf_window_without_depth(case: Case, cotangent) -> dict:

@@ -111,6 +111,14 @@ AVERAGE_CEIL_PADS = Limit(
     on={"ceil_mode": {True}, "padding": {"zero", "symmetric", "asymmetric"}})
 
 
+AVERAGE_AUTO_PAD_DILATED = Limit(
+    "computes something else for auto_pad with a dilation (AveragePool: the undilated kernel's "
+    "output count, windows overhanging into zeros; VALID, kernel 2, dilation 2, x=[1, 2, 3, 3]: "
+    "[2, 2.5, 0] instead of [2, 2.5])", DIFFERS,
+    on={"padding": {"same", "same, uneven", "valid"}, "dilation": {"dilated"}},
+    reach={"dtype": "float32", "kernel_size": 2, "dilation": 2, "ceil_mode": False})
+
+
 def transposed_same_short_kernel(case: Case) -> bool:
     """A transposed conv's SAME with a dim whose dilated kernel is shorter than its stride."""
     return isinstance(case.padding, str) and case.padding.lower() == "same" and any(
@@ -133,7 +141,7 @@ def apis() -> list[Api]:
             ("conv_transpose", (NCHW, GROUPED_TRANSPOSE, OUTPUT_PADDING, TRANSPOSE_SAME_SHORT)),
             ("max_pool", (NCHW, MAXPOOL_SAME_1D_3D, NAN_ONLY_WINDOW, STRIDE_ONE_PADS)),
             ("avg_pool", (NCHW, NO_DIVISOR, AVERAGE_AUTO_PAD_CEIL, AVERAGE_SAME_NEGATIVE,
-                          AVERAGE_CEIL_PADS)),
+                          AVERAGE_CEIL_PADS, AVERAGE_AUTO_PAD_DILATED)),
         ]:
             op_type = onnx_model.OP_TYPES[op]
             result.append(Api(f"onnx.reference.{op_type}", FRAMEWORK, op, n, run, limits,

@@ -74,7 +74,8 @@ def classify(api: Api, case: Case, entries=None) -> Outcome:
         if explaining:
             return Outcome(DIVERGENCE, case, divergence=explaining, detail=found or str(error))
         return Outcome(FAIL, case, divergence=divergence, detail=(
-            f"{api.id}: {error}\n  seen on {where()}"
+            f"{api.id}: {error}\n  for {case.call_repr()}\n  case = {case.to_source()[:2000]}"
+            f"\n  seen on {where()}"
             + (f"\nThe registered divergence ({divergence.why}) expects {divergence.expect} "
                f"{divergence.instead or divergence.agrees_with}: {found}" if divergence else "")))
     if comparison.ok:
