@@ -31,6 +31,8 @@ import numpy as np
 
 from convparity.adapters import environment
 from convparity.adapters.api import (
+    BACKENDS,
+    EAGER,
     Api,
     channels_last,
     dilated,
@@ -342,11 +344,13 @@ class Divergence:
     agrees_with: str = ""
     sometimes: bool = False
     direction: str = "forward"  # or "backward": the gradients differ, not the output
+    backends: tuple[str, ...] = ()  # the backends it holds under ("eager", "jit", ...); () all
 
     def covers(self, api: Api) -> bool:
         named = any(api.id == pattern or fnmatch.fnmatchcase(api.id, pattern)
                     for pattern in self.api)  # ids like "x[3d]" are no glob classes
-        return named and in_range(api.version, self.versions)
+        return named and in_range(api.version, self.versions) and (
+            not self.backends or api.backend_name in self.backends)
 
     def applies(self, api: Api, case: Case, machine: dict | None = None) -> bool:
         return self.covers(api) and self.when.holds(facts(case, machine))
@@ -445,7 +449,7 @@ def parse_entry(raw: dict, where: str) -> Divergence:
         raise ValueError(f"{where}: {message}")
 
     known = {"api", "when", "why", "link", "versions", "expect", "instead", "agrees_with",
-             "sometimes", "direction"}
+             "sometimes", "direction", "backends"}
     if unknown := sorted(set(raw) - known):
         fail(f"unknown keys {unknown}; expected some of {sorted(known)}")
     for key in ("api", "when", "why"):
@@ -459,6 +463,11 @@ def parse_entry(raw: dict, where: str) -> Divergence:
         when = parse(raw["when"], KNOWN_NAMES)
     except ValueError as error:
         fail(str(error))
+    under = raw.get("backends", [])
+    under = [under] if isinstance(under, str) else under
+    allowed = (EAGER, *BACKENDS)
+    if not isinstance(under, list) or not set(under) <= set(allowed):
+        fail(f"backends={raw['backends']!r}: expected some of {', '.join(allowed)}")
     direction = raw.get("direction", "forward")
     if direction not in ("forward", "backward"):
         fail(f"direction={direction!r}: expected 'forward' or 'backward'")
@@ -484,7 +493,8 @@ def parse_entry(raw: dict, where: str) -> Divergence:
     return Divergence(api=tuple(api), when=when, why=raw["why"], link=raw.get("link", ""),
                       versions=raw.get("versions", ""), expect=expect,
                       instead=raw.get("instead", ""), agrees_with=raw.get("agrees_with", ""),
-                      sometimes=bool(raw.get("sometimes", False)), direction=direction)
+                      sometimes=bool(raw.get("sometimes", False)), direction=direction,
+                      backends=tuple(under))
 
 
 def parse_file(text: str, name: str = "divergences") -> tuple[Divergence, ...]:

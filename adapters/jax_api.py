@@ -254,8 +254,7 @@ def apis() -> list[Api]:
         ]:
             # the op names the variant where one callable serves two
             shown = op if name in SHARED else ""
-            for mode, wrapped in (("", call), ("jit", jitted(call))):
-                variant = " ".join(filter(None, [mode, shown]))
+            for backend, wrapped in (("", call), ("jit", jitted(call))):
                 result.append(Api(name, FRAMEWORK, op, n, wrapped, limits, numerics=numerics,
-                                  variant=variant))
+                                  backend=backend, variant=shown))
     return result

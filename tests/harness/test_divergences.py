@@ -2,6 +2,7 @@
 code), the environment in `when`, and what each kind of entry expects of a differing case."""
 
 import re
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -100,6 +101,16 @@ def test_an_entry_holds_only_on_the_machines_it_names():
     assert not amx_entry.applies(torch_api(), case.replace(
         input=case.input.astype(np.float32), weight=case.weight.astype(np.float32)),
         machine(XEON))
+
+
+def test_an_entry_holds_only_under_the_backends_it_names():
+    jit_only, = divergences.parse_file(
+        '[[divergence]]\napi = "x.pool*"\nwhen = "strided"\nwhy = "w"\nbackends = ["jit"]\n', "t")
+    eager = Api("x.pool", "x", "max_pool", 2, print)
+    assert jit_only.covers(replace(eager, backend="jit")) and not jit_only.covers(eager)
+    with pytest.raises(ValueError, match=r"backends=\['jitted'\]: expected some of eager, jit"):
+        divergences.parse_file('[[divergence]]\napi = "x"\nwhen = "strided"\nwhy = "w"\n'
+                               'backends = ["jitted"]\n', "t")
 
 
 def test_an_instead_entry_accepts_only_what_it_says():
