@@ -108,6 +108,9 @@ def test_an_entry_holds_only_under_the_backends_it_names():
         '[[divergence]]\napi = "x.pool*"\nwhen = "strided"\nwhy = "w"\nbackends = ["jit"]\n', "t")
     eager = Api("x.pool", "x", "max_pool", 2, print)
     assert jit_only.covers(replace(eager, backend="jit")) and not jit_only.covers(eager)
+    unnamed, = divergences.parse_file('[[divergence]]\napi = "x.pool*"\nwhen = "strided"\n'
+                                      'why = "w"\n', "t")
+    assert unnamed.covers(eager) and not unnamed.covers(replace(eager, backend="jit"))
     with pytest.raises(ValueError, match=r"backends=\['jitted'\]: expected some of eager, jit"):
         divergences.parse_file('[[divergence]]\napi = "x"\nwhen = "strided"\nwhy = "w"\n'
                                'backends = ["jitted"]\n', "t")
@@ -167,7 +170,7 @@ def test_the_unclamped_same_rereads_by_hand():
 def test_nan_ignored_mean_averages_the_other_cells():
     case = Case("avg_pool", np.array([[[np.nan, 1.0, 2.0, np.nan]]]), kernel_size=3, stride=1,
                 count_include_pad=False)
-    assert divergences.nan_ignored_mean(case).ravel().tolist() == [1.5, 1.5]
+    assert divergences.nan_ignored_mean(case).values.ravel().tolist() == [1.5, 1.5]
 
 
 def test_a_padding_reread_and_a_nan_rule_explain_a_case_together():
