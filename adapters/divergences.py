@@ -129,6 +129,11 @@ def simd_max(case: Case, dtype, numerics=None) -> Answer:
     return Answer(kept, np.zeros(kept.shape), (restore(taken), first_then_greater_max(case)))
 
 
+def nan_dropped(case: Case, dtype=None) -> np.ndarray:
+    """Max pooling over the non-NaN cells only: a window with none of them gives -inf."""
+    return case.replace(input=np.where(np.isnan(case.input), -np.inf, case.input)).expected()
+
+
 def bias_on_last_axis(case: Case, dtype=None) -> np.ndarray:
     """The oracle's answer with the bias added along the last axis instead of the channels (for
     a channels_first output whose last spatial size equals the number of channels)."""
@@ -304,7 +309,8 @@ REREAD: dict[str, Callable[[Case], Case]] = {
 RULES: dict[str, Callable[..., Answer]] = {
     name: alongside_oracle(alternative) for name, alternative in [
         ("lowest_for_neg_inf", lowest_for_neg_inf), ("bias_on_last_axis", bias_on_last_axis),
-        ("first_then_greater", first_then_greater_max), ("first_group_bias", first_group_bias)]
+        ("first_then_greater", first_then_greater_max), ("first_group_bias", first_group_bias),
+        ("nan_dropped", nan_dropped)]
 } | {"space_to_batch": space_to_batch, "nan_ignored": nan_ignored, "simd_max": simd_max,
      "nan_ignored_mean": nan_ignored_mean}
 
