@@ -85,4 +85,4 @@ def test_run_backward_reports_both_passes_per_api(tmp_path):
     assert ("torch.nn.functional.avg_pool2d", "forward") in pairs
     assert ("torch.nn.functional.avg_pool2d", "backward") in pairs
     assert len(pairs) == 2 * 6  # F.* and nn.* in three ranks, both passes
-    assert "`torch.nn.AvgPool3d (backward)` | agree" in (tmp_path / "r.md").read_text()
+    assert "`torch.nn.AvgPool3d (backward)` | eager | agree" in (tmp_path / "r.md").read_text()
