@@ -19,6 +19,10 @@ from convparity.reference.numerics import Numerics, default_numerics
 
 # What shows that a limit is real, checked against the installed framework by the tests:
 RAISES = "raises"  # the direct translation raises
+EAGER = "eager"  # the backend of an API that runs as called, uncompiled
+# the compiled backends, by name: what runs the API's call
+BACKENDS = {"jit": "jax.jit (XLA)", "compile": "torch.compile (inductor, C++ on CPU)",
+            "xla": "tf.function(jit_compile=True) (XLA)"}
 DIFFERS = "differs"  # the direct translation raises, or runs but computes something else
 NO_PARAMETER = "no parameter"  # the API has no parameter for it (checked on its signature)
 CRASHES = "crashes"  # the direct translation kills the process or returns garbage (probed apart)
@@ -153,11 +157,27 @@ class Api:
     backward: Callable[[Case, np.ndarray], dict] | None = None
     backward_numerics: Callable[[Case, dict | None], Numerics | None] | None = None
     backward_limits: tuple[Limit, ...] = ()  # what its backward pass cannot do besides
+    # what tells apart APIs of one name and rank: the compiled backend it runs under (see
+    # BACKENDS; "" for eager), and the op where one callable serves several (``conv_transpose``)
+    backend: str = ""
+    variant: str = ""
+    # the names the framework's call takes, where it is no Python callable (an ONNX operator's
+    # inputs and attributes); default: the signature of resolve()
+    parameters: Callable[[], list[str]] | None = None
 
     @property
     def id(self) -> str:
-        """Unique: the name, with the rank appended for rank-generic APIs."""
-        return self.name if f"{self.ndim}d" in self.name.lower() else f"{self.name}[{self.ndim}d]"
+        """Unique: the name, then in brackets the backend, the variant and, for rank-generic
+        APIs, the rank."""
+        tags = [tag for tag in (self.backend, self.variant) if tag]
+        if f"{self.ndim}d" not in self.name.lower():
+            tags.append(f"{self.ndim}d")
+        return f"{self.name}[{' '.join(tags)}]" if tags else self.name
+
+    @property
+    def backend_name(self) -> str:
+        """The backend as reports name it: ``eager``, or the compiled one."""
+        return self.backend or EAGER
 
     @property
     def version(self) -> str | None:

@@ -18,6 +18,7 @@ import time
 from fnmatch import fnmatch
 
 from convparity.adapters import backends, devices, environment, parity, report
+from convparity.adapters.api import BACKENDS, EAGER
 from convparity.adapters.registry import (
     ADAPTERS,
     framework_apis,
@@ -152,6 +153,8 @@ def frameworks(args) -> int:
             continue
         build = ", ".join(f"{k}={v}" for k, v in environment.framework_facts(name).items())
         print(f"{name} {installed[name]} ({build})")
+        compiled = sorted({api.backend for api in framework_apis(name)} - {""})
+        print("  backends: " + ", ".join([EAGER, *(f"{b} ({BACKENDS[b]})" for b in compiled)]))
         for api in framework_apis(name):
             limits = "; ".join(limit_text(api, lim, here=True)
                                for lim in api.versioned_limits()) or "no limits"

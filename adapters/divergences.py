@@ -5,10 +5,12 @@ An entry says where it holds (``when``: a condition over the case's and the envi
 see :mod:`convparity.adapters.conditions`) and what it expects there (``expect``):
 
 - ``"differs"``: the output may differ in any way (the entry is stale if it never does);
-- ``"instead"``: the output matches another computation, named by ``instead`` (see
-  :data:`INSTEAD`); with ``sometimes = true`` the oracle's own answer is accepted too,
-  element by element (the kernel or code path that runs decides: the machine, the dtype's
-  kernel), and staleness is not judged;
+- ``"instead"``: the output matches another computation, named by ``instead``: a rule
+  (:data:`RULES`), the oracle's answer for the arguments as the framework rereads them
+  (:data:`REREAD`), or rereads joined by ``+`` before a rule (see :func:`instead`); with
+  ``sometimes = true`` the oracle's own answer is accepted too, element by element (the kernel
+  or code path that runs decides: the machine, the dtype's kernel), and staleness is not
+  judged;
 - ``"wrong"``: the framework is wrong there, and with the backend named by ``agrees_with`` (see
   :mod:`convparity.adapters.backends`) it agrees with the oracle: that is checked for every case
   that differs.
@@ -16,6 +18,7 @@ see :mod:`convparity.adapters.conditions`) and what it expects there (``expect``
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import functools
 import math
@@ -28,6 +31,8 @@ import numpy as np
 
 from convparity.adapters import environment
 from convparity.adapters.api import (
+    BACKENDS,
+    EAGER,
     Api,
     channels_last,
     dilated,
@@ -53,12 +58,12 @@ EXPECTATIONS = ("differs", "instead", "wrong")
 @dataclass(frozen=True)
 class Answer:
     """What a framework computes instead: the values, and the error bound a correct
-    implementation of that computation has around them (same shape); ``or_else``, if given,
-    holds values accepted in their place, element by element (where the kernel decides)."""
+    implementation of that computation has around them (same shape); ``or_else`` holds values
+    accepted in their place, element by element (where the kernel or code path decides)."""
 
     values: np.ndarray
     bound: np.ndarray
-    or_else: np.ndarray | None = None
+    or_else: tuple[np.ndarray, ...] = ()
 
 
 def alongside_oracle(alternative: Callable[..., np.ndarray]) -> Callable[..., Answer]:
@@ -89,7 +94,44 @@ def nan_ignored(case: Case, dtype, numerics=None) -> Answer:
     y = case.replace(input=np.where(np.isnan(case.input), -np.inf, case.input)).expected()
     lowest = np.where(y == -np.inf, float(ml_dtypes.finfo(dtype).min), y)
     half = np.dtype(dtype).name in ("float16", "bfloat16")
-    return Answer(lowest, np.zeros_like(y), y if half else None)
+    return Answer(lowest, np.zeros_like(y), (y,) if half else ())
+
+
+def simd_max(case: Case, dtype, numerics=None) -> Answer:
+    """Max pooling as a SIMD max folds each window in tap order, by code path (element by
+    element): from the lowest finite value in float32 (from -inf in other types), ``m = m if m >
+    x else x`` keeps a NaN only as the window's last cell, and a NaN before a number gives that
+    number; ``m = x if x > m else m`` never takes a NaN; or from the window's first cell, a
+    later one only if greater (:func:`first_then_greater_max`: ``[-inf, NaN]`` gives -inf). An
+    all -inf float32 window gives the lowest value on the first two paths."""
+    import ml_dtypes
+
+    from convparity.reference.layout import batched_channels_first
+    from convparity.reference.pooling import pool_geometry
+    from convparity.reference.windows import walk
+
+    x, restore = batched_channels_first(np.asarray(case.input, dtype=np.float64), case.ndim,
+                                        case.data_format)
+    geometry = pool_geometry(x.shape[2:], case.kernel_size, case.stride, case.padding,
+                             case.dilation, case.ceil_mode)
+    start = float(ml_dtypes.finfo(dtype).min) if np.dtype(dtype).name == "float32" else -np.inf
+    xp = geometry.padded(x, np.nan, overhang_value=np.nan)
+    kept = np.full((*x.shape[:2], *geometry.out_size), start)
+    taken = kept.copy()
+    for tap, window in walk(geometry.kernel_size, geometry.stride, geometry.dilation,
+                            geometry.out_size):
+        _, inside = geometry.positions(tap)
+        seen = xp[(..., *window)]
+        with np.errstate(invalid="ignore"):
+            kept = np.where(inside & ~(kept > seen), seen, kept)
+            taken = np.where(inside & (seen > taken), seen, taken)
+    kept = restore(kept)
+    return Answer(kept, np.zeros(kept.shape), (restore(taken), first_then_greater_max(case)))
+
+
+def nan_dropped(case: Case, dtype=None) -> np.ndarray:
+    """Max pooling over the non-NaN cells only: a window with none of them gives -inf."""
+    return case.replace(input=np.where(np.isnan(case.input), -np.inf, case.input)).expected()
 
 
 def bias_on_last_axis(case: Case, dtype=None) -> np.ndarray:
@@ -98,25 +140,34 @@ def bias_on_last_axis(case: Case, dtype=None) -> np.ndarray:
     return case.replace(bias=None).expected() + np.asarray(case.bias, dtype=np.float64)
 
 
-def same_unclamped(case: Case, dtype=None) -> np.ndarray:
-    """SAME padding without clamping at zero: where ``total = (ceil(n/s)-1)*s + (k-1)*d + 1 - n``
-    is negative, no padding, and the windows start ``-total // 2`` cells in (the surplus halved,
-    rounded down) instead of at the first cell; ``ceil(n/s)`` outputs as usual."""
+def padded_as(case: Case, pairs) -> Case:
+    """``case`` with explicit pads ``(lo, hi)`` per spatial dim, a negative one cropping that
+    many cells off the input instead (the same windows)."""
     spatial = range(1, case.ndim + 1) if channels_last(case) else range(2, case.ndim + 2)
-    crop, pads, out = [slice(None)] * case.input.ndim, [], []
-    for axis, n, k, s, d in zip(spatial, case.spatial_size, case.kernel, case.strides,
-                                case.dilations):
-        total = (math.ceil(n / s) - 1) * s + (k - 1) * d + 1 - n
-        if total < 0:
-            crop[axis] = slice(-total // 2, None)
-        pads.append((max(total, 0) // 2, max(total, 0) - max(total, 0) // 2))
-        out.append(slice(0, math.ceil(n / s)))
-    shifted = case.replace(input=np.ascontiguousarray(case.input[tuple(crop)]),
-                           padding=tuple(pads))
-    keep = [slice(None)] * case.input.ndim
-    for axis, window in zip(spatial, out):
-        keep[axis] = window
-    return shifted.expected()[tuple(keep)]
+    crop = [slice(None)] * case.input.ndim
+    for axis, n, (lo, hi) in zip(spatial, case.spatial_size, pairs):
+        crop[axis] = slice(max(-lo, 0), n - max(-hi, 0))
+    return case.replace(input=np.ascontiguousarray(case.input[tuple(crop)]),
+                        padding=tuple((max(lo, 0), max(hi, 0)) for lo, hi in pairs))
+
+
+def _unclamped_same(case: Case, reach, floor: bool = False) -> Case:
+    """SAME with ``total = (ceil(n/s)-1)*s + reach(k, d) - n`` not clamped at 0, split as C++
+    divides, ``lo = total/2`` rounded toward zero (``floor``: rounded down), ``hi = total -
+    lo``."""
+    pairs = []
+    for n, k, s, d in zip(case.spatial_size, case.kernel, case.strides, case.dilations):
+        total = (math.ceil(n / s) - 1) * s + reach(k, d) - n
+        lo = total // 2 if total >= 0 or floor else -(-total // 2)
+        pairs.append((lo, total - lo))
+    return padded_as(case, pairs)
+
+
+def same_unclamped(case: Case) -> Case:
+    """SAME padding without clamping at zero: where ``total = (ceil(n/s)-1)*s + (k-1)*d + 1 - n``
+    is negative, the windows start ``-total // 2`` cells in (the surplus halved, rounded down)
+    instead of at the first cell; ``ceil(n/s)`` outputs as usual."""
+    return _unclamped_same(case, lambda k, d: (k - 1) * d + 1)
 
 
 def space_to_batch_geometry(case: Case) -> list[tuple]:
@@ -178,12 +229,115 @@ def space_to_batch_gradients(case: Case, cotangent) -> dict:
     return {g.name: g.exact() for g in backward.gradients(stride_one, full)}
 
 
-# What a framework computes instead, by name: (case, the dtype it returned) -> its Answer.
-INSTEAD: dict[str, Callable[..., Answer]] = {
+def first_then_greater_max(case: Case, dtype=None) -> np.ndarray:
+    """Max pooling that starts from each window's first cell and takes a later one only if
+    strictly greater: a NaN is kept only as the first cell (NaN is never greater)."""
+    from convparity.reference.layout import batched_channels_first
+    from convparity.reference.pooling import argmax, pool_geometry
+
+    x, restore = batched_channels_first(np.asarray(case.input, dtype=np.float64), case.ndim,
+                                        case.data_format)
+    geometry = pool_geometry(x.shape[2:], case.kernel_size, case.stride, case.padding,
+                             case.dilation, case.ceil_mode)
+    values, _ = argmax(x, geometry, nan_wins=False)
+    return restore(values)
+
+
+def same_unclamped_up(case: Case) -> Case:
+    """:func:`same_unclamped` with the surplus halved rounded *up*: a negative ``total`` crops
+    ``ceil(-total/2)`` cells before the first window (NumPy's ``total // 2``)."""
+    return _unclamped_same(case, lambda k, d: (k - 1) * d + 1, floor=True)
+
+
+def same_undilated(case: Case) -> Case:
+    """SAME padding sized for the undilated kernel, ``total = (ceil(n/s)-1)*s + k - n`` (not
+    clamped at 0) split as in :func:`same_unclamped`, then the dilated windows over it (fewer
+    outputs where the dilated kernel needs more padding)."""
+    return _unclamped_same(case, lambda k, d: k)
+
+
+def pads_regrouped(case: Case) -> Case:
+    """ONNX's pads ``[b_1, ..., b_n, e_1, ..., e_n]`` read as consecutive (before, after) pairs
+    per dim: ``(b_1, b_2), (e_1, e_2)`` in 2-D."""
+    flat = [lo for lo, _ in case.pads] + [hi for _, hi in case.pads]
+    return case.replace(padding=tuple(zip(flat[0::2], flat[1::2])))
+
+
+def ceil_mode_ignored(case: Case) -> Case:
+    return case.replace(ceil_mode=False)
+
+
+def same_clamped_transpose(case: Case) -> Case:
+    """A transposed conv's SAME with its crop clamped at 0 and no output padding added: where
+    ``(k-1)*d + 1 < s`` the full ``(n-1)*s + (k-1)*d + 1`` outputs, not ``n*s``."""
+    from convparity.reference.conv_transpose import transpose_crops
+
+    crops, _ = transpose_crops(case.padding, case.output_padding, case.spatial_size,
+                               case.kernel, case.strides, case.dilations)
+    return case.replace(padding=tuple(crops), output_padding=0)
+
+
+def nan_ignored_mean(case: Case, dtype=None, numerics=None) -> Answer:
+    """Average pooling over the non-NaN cells only (count_include_pad=0): the mean with NaN as 0
+    over the share of non-NaN cells in each window (its bound scaled by the same share)."""
+    isnan = np.isnan(np.asarray(case.input, dtype=np.float64))
+    means, bound = expectation(case.replace(input=np.where(isnan, 0.0, case.input)), numerics)
+    share = case.replace(input=(~isnan).astype(np.float64)).expected()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return Answer(means / share, bound / share)
+
+
+def first_group_bias(case: Case, dtype=None) -> np.ndarray:
+    """A grouped transposed conv whose every group adds the first group's bias."""
+    y = case.replace(bias=None).expected()
+    per_group = len(case.bias) // case.groups
+    bias = np.tile(np.asarray(case.bias[:per_group], dtype=np.float64), case.groups)
+    shape = [1] * y.ndim
+    shape[-1 if channels_last(case) else 1] = -1
+    return y + bias.reshape(shape)
+
+
+# How a framework reads a case's arguments instead, by name: case -> the case it computes (the
+# oracle's answer for it, or a rule's).
+REREAD: dict[str, Callable[[Case], Case]] = {
+    "same_unclamped": same_unclamped, "same_unclamped_up": same_unclamped_up,
+    "same_undilated": same_undilated,
+    "pads_regrouped": pads_regrouped, "ceil_mode_ignored": ceil_mode_ignored,
+    "same_clamped_transpose": same_clamped_transpose}
+
+# What a framework computes instead on a case, by name: (case, the dtype it returned) -> Answer.
+RULES: dict[str, Callable[..., Answer]] = {
     name: alongside_oracle(alternative) for name, alternative in [
         ("lowest_for_neg_inf", lowest_for_neg_inf), ("bias_on_last_axis", bias_on_last_axis),
-        ("same_unclamped", same_unclamped)]} | {"space_to_batch": space_to_batch,
-                                                "nan_ignored": nan_ignored}
+        ("first_then_greater", first_then_greater_max), ("first_group_bias", first_group_bias),
+        ("nan_dropped", nan_dropped)]
+} | {"space_to_batch": space_to_batch, "nan_ignored": nan_ignored, "simd_max": simd_max,
+     "nan_ignored_mean": nan_ignored_mean}
+
+INSTEAD = (*REREAD, *RULES)
+
+
+def check_instead(names: str) -> str:
+    """``names`` validated: rereads joined by ``+``, then at most one rule (``"same_undilated+
+    simd_max"``); ``ValueError`` otherwise."""
+    *rereads, last = names.split("+") if isinstance(names, str) else [names]
+    if not all(name in REREAD for name in rereads) or last not in INSTEAD:
+        raise ValueError(f"instead={names!r}: expected one of {', '.join(INSTEAD)}, or "
+                         f"some of {', '.join(REREAD)} joined by '+' before one of them")
+    return names
+
+
+def instead(names: str, case: Case, dtype, numerics=None) -> tuple[Answer, Case]:
+    """What the computation ``names`` (see :func:`check_instead`) gives for ``case``: each
+    reread applied in turn, then the rule on the case as reread (the oracle's answer if there
+    is none); and that case."""
+    *rereads, last = names.split("+")
+    if last in REREAD:
+        rereads, last = [*rereads, last], None
+    for name in rereads:
+        case = REREAD[name](case)
+    answer = RULES[last](case, dtype, numerics) if last else Answer(*expectation(case, numerics))
+    return answer, case
 
 
 @dataclass(frozen=True)
@@ -198,11 +352,15 @@ class Divergence:
     agrees_with: str = ""
     sometimes: bool = False
     direction: str = "forward"  # or "backward": the gradients differ, not the output
+    # the backends it holds under ("eager", "jit", ...): eager only unless it names others (a
+    # compiled backend runs other kernels, with other bugs)
+    backends: tuple[str, ...] = (EAGER,)
 
     def covers(self, api: Api) -> bool:
         named = any(api.id == pattern or fnmatch.fnmatchcase(api.id, pattern)
                     for pattern in self.api)  # ids like "x[3d]" are no glob classes
-        return named and in_range(api.version, self.versions)
+        return named and in_range(api.version, self.versions) and \
+            api.backend_name in self.backends
 
     def applies(self, api: Api, case: Case, machine: dict | None = None) -> bool:
         return self.covers(api) and self.when.holds(facts(case, machine))
@@ -218,7 +376,7 @@ class Divergence:
         the oracle's differ by more than the bound (else agreeing proves nothing)."""
         if self.expect != "instead":
             return True
-        answer = INSTEAD[self.instead](case, case.dtype, numerics)
+        answer, _ = instead(self.instead, case, case.dtype, numerics)
         if answer.values.shape != case.expected().shape:
             return True
         return not compare(answer.values, *expectation(case, numerics), case.dtype).ok
@@ -230,25 +388,20 @@ class Divergence:
         if self.expect == "differs":
             return True, ""
         if self.expect == "instead":
-            answer = INSTEAD[self.instead](case, np.asarray(actual).dtype, numerics)
-            alternative = answer.values
-            if alternative.shape != np.shape(actual):
+            answer, reread = instead(self.instead, case, np.asarray(actual).dtype, numerics)
+            if answer.values.shape != np.shape(actual):
                 return False, (f"its shape {np.shape(actual)} is neither the oracle's nor "
-                               f"{self.instead}'s {alternative.shape}")
-            if alternative.shape != case.expected().shape:  # nothing sits where the oracle's do
-                found = compare(actual, alternative, answer.bound, case.dtype)
-                return found.ok, (f"computes {self.instead}" if found.ok else
-                                  f"it does not match {self.instead}: {found.summary()}")
-            mismatched = compare(actual, alternative, answer.bound, case.dtype).mismatched
-            if answer.or_else is not None:
-                mismatched = mismatched & compare(actual, answer.or_else, answer.bound,
+                               f"{self.instead}'s {answer.values.shape}")
+            mismatched = compare(actual, answer.values, answer.bound, case.dtype).mismatched
+            for other in answer.or_else:
+                mismatched = mismatched & compare(actual, other, answer.bound,
                                                   case.dtype).mismatched
-            if self.sometimes:
-                mismatched = mismatched & compare(actual, *expectation(case, numerics),
+            if self.sometimes:  # or the oracle's answer (for the case as reread)
+                mismatched = mismatched & compare(actual, *expectation(reread, numerics),
                                                   case.dtype).mismatched
             if mismatched.any():
                 return False, (f"it matches neither the oracle nor {self.instead}: "
-                               f"{int(mismatched.sum())} elements")
+                               f"{int(mismatched.sum())} of {mismatched.size} elements")
             return True, f"computes {self.instead}"
         from convparity.adapters import backends
 
@@ -281,6 +434,7 @@ def case_facts(case: Case) -> dict:
         "expected_has_nan": bool(np.isnan(expected).any()),
         "expected_has_neg_inf": bool((expected == -np.inf).any()),
         "tap_reads_only_padding": case.op == "conv" and tap_reads_only_padding(case),
+        "ceil_mode": bool(case.ceil_mode), "count_include_pad": bool(case.count_include_pad),
     }
 
 
@@ -289,7 +443,7 @@ CASE_FACT_NAMES = frozenset({
     "channels_per_group",
     "has_bias", "distinct_bias", "out_channels", "padding", "same_totals", "kernel", "strides",
     "dilations", "input_size", "out_size", "expected_has_nan", "expected_has_neg_inf",
-    "tap_reads_only_padding"})
+    "tap_reads_only_padding", "ceil_mode", "count_include_pad"})
 KNOWN_NAMES = CASE_FACT_NAMES | environment.FACT_NAMES
 
 
@@ -305,7 +459,7 @@ def parse_entry(raw: dict, where: str) -> Divergence:
         raise ValueError(f"{where}: {message}")
 
     known = {"api", "when", "why", "link", "versions", "expect", "instead", "agrees_with",
-             "sometimes", "direction"}
+             "sometimes", "direction", "backends"}
     if unknown := sorted(set(raw) - known):
         fail(f"unknown keys {unknown}; expected some of {sorted(known)}")
     for key in ("api", "when", "why"):
@@ -319,16 +473,26 @@ def parse_entry(raw: dict, where: str) -> Divergence:
         when = parse(raw["when"], KNOWN_NAMES)
     except ValueError as error:
         fail(str(error))
+    under = raw.get("backends", [EAGER])
+    under = [under] if isinstance(under, str) else under
+    allowed = (EAGER, *BACKENDS)
+    if not isinstance(under, list) or not set(under) <= set(allowed):
+        fail(f"backends={raw['backends']!r}: expected some of {', '.join(allowed)}")
     direction = raw.get("direction", "forward")
     if direction not in ("forward", "backward"):
         fail(f"direction={direction!r}: expected 'forward' or 'backward'")
     expect = raw.get("expect", "differs")
     if expect not in EXPECTATIONS:
         fail(f"expect={expect!r}: expected one of {', '.join(EXPECTATIONS)}")
-    known_instead = BACKWARD_INSTEAD if direction == "backward" else INSTEAD
-    if expect == "instead" and raw.get("instead") not in known_instead:
-        fail(f"instead={raw.get('instead')!r}: expected one of {', '.join(known_instead)} "
-             f"({direction})")
+    if expect == "instead" and direction == "backward" \
+            and raw.get("instead") not in BACKWARD_INSTEAD:
+        fail(f"instead={raw.get('instead')!r}: expected one of {', '.join(BACKWARD_INSTEAD)} "
+             f"(backward)")
+    if expect == "instead" and direction == "forward":
+        try:
+            check_instead(raw.get("instead"))
+        except ValueError as error:
+            fail(str(error))
     if expect == "wrong":
         from convparity.adapters import backends
 
@@ -339,7 +503,8 @@ def parse_entry(raw: dict, where: str) -> Divergence:
     return Divergence(api=tuple(api), when=when, why=raw["why"], link=raw.get("link", ""),
                       versions=raw.get("versions", ""), expect=expect,
                       instead=raw.get("instead", ""), agrees_with=raw.get("agrees_with", ""),
-                      sometimes=bool(raw.get("sometimes", False)), direction=direction)
+                      sometimes=bool(raw.get("sometimes", False)), direction=direction,
+                      backends=tuple(under))
 
 
 def parse_file(text: str, name: str = "divergences") -> tuple[Divergence, ...]:
@@ -365,11 +530,48 @@ def matching(api: Api, case: Case, entries=None,
              direction: str = "forward") -> Divergence | None:
     """The first registered divergence of ``api`` that covers ``case`` on this machine, in the
     forward or the backward pass."""
-    for entry in load() if entries is None else entries:
-        if entry.direction == direction and entry.applies(api, case):
-            MATCHED.add(entry)
-            return entry
-    return None
+    found = all_matching(api, case, entries, direction)
+    return found[0] if found else None
+
+
+def all_matching(api: Api, case: Case, entries=None,
+                 direction: str = "forward") -> list[Divergence]:
+    """Every registered divergence of ``api`` that covers ``case`` on this machine, in order
+    (a case may sit under several: NaN input and a padding rule)."""
+    found = [entry for entry in (load() if entries is None else entries)
+             if entry.direction == direction and entry.applies(api, case)]
+    MATCHED.update(found)
+    return found
+
+
+def combined(candidates) -> list[Divergence]:
+    """The entries several ``instead`` candidates make together: every reread among them, in
+    order, before each rule among them (or none), as one entry (a case may sit under a padding
+    rule and a NaN rule at once)."""
+    rereads = [d for d in candidates if d.expect == "instead" and d.instead in REREAD]
+    rules = [d for d in candidates if d.expect == "instead" and d.instead in RULES]
+    if not rereads or len(rereads) + len(rules) < 2:
+        return []
+    joined = "+".join(d.instead for d in rereads)
+    together = [(rereads, joined)] if len(rereads) > 1 else []
+    together += [([*rereads, rule], f"{joined}+{rule.instead}") for rule in rules]
+    return [dataclasses.replace(
+        parts[-1], api=tuple(dict.fromkeys(a for d in parts for a in d.api)), instead=names,
+        why=" Together with: ".join(d.why for d in parts),
+        sometimes=any(d.sometimes for d in parts)) for parts, names in together]
+
+
+def explaining(candidates, api: Api, case: Case, actual,
+               numerics) -> tuple[Divergence | None, str]:
+    """The first of ``candidates`` (or of the entries they make together) that explains
+    ``actual``, and what it found; if none does, ``None`` and what the first found."""
+    first = ""
+    for divergence in [*candidates, *combined(candidates)]:
+        explained, found = divergence.explains(api, case, actual, numerics)
+        if explained:
+            return divergence, found
+        first = first or found
+    return None, first
 
 
 # -- what a backward pass computes instead: (case, cotangent) -> {gradient name: values} -------
@@ -414,8 +616,8 @@ def nan_ignored_gradient(case: Case, cotangent) -> dict:
         return first_then_greater(case, cotangent)
     answer = nan_ignored(case, case.dtype)
     found = {"input": routed_to(case, cotangent, answer.values)}
-    if answer.or_else is not None:
-        found["input or_else"] = routed_to(case, cotangent, answer.or_else)
+    for other in answer.or_else:
+        found["input or_else"] = routed_to(case, cotangent, other)
     return found
 
 
@@ -463,7 +665,7 @@ def same_unclamped_input_gradient(case: Case, cotangent) -> dict:
     conv = Case("conv", np.asarray(cotangent), case.weight, stride=case.stride,
                 padding="same", dilation=case.dilation, groups=case.groups,
                 data_format=case.data_format)
-    return {"input": same_unclamped(conv)}
+    return {"input": same_unclamped(conv).expected()}
 
 
 def neg_inf_window_without_depth(case: Case, cotangent) -> dict:

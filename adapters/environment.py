@@ -156,8 +156,27 @@ def numpy_like_facts(module_name: str) -> dict:
     return {"version": module.__version__, "blas": blas}
 
 
+def jax_facts() -> dict:
+    from importlib.metadata import version
+
+    from convparity.adapters.jax_api import jax
+
+    return {"version": jax().__version__, "jaxlib": version("jaxlib"),
+            "backend": jax().default_backend(), "x64": bool(jax().config.jax_enable_x64)}
+
+
+def onnxruntime_facts() -> dict:
+    import onnx
+    import onnxruntime
+
+    return {"version": onnxruntime.__version__, "onnx": onnx.__version__,
+            "providers": onnxruntime.get_available_providers()}
+
+
 FRAMEWORK_FACTS = {"torch": torch_facts, "tensorflow": tensorflow_facts,
-                   "scipy": lambda: numpy_like_facts("scipy")}
+                   "scipy": lambda: numpy_like_facts("scipy"), "jax": jax_facts,
+                   "onnxruntime": onnxruntime_facts,
+                   "onnx": lambda: numpy_like_facts("onnx")}
 
 
 @functools.cache

@@ -64,28 +64,28 @@ def classify(api: Api, case: Case, entries=None) -> Outcome:
         return Outcome(FAIL, case, detail=(
             f"{api.id} raised {type(error).__name__}: {first_line}\n  for {case.call_repr()}\n"
             f"  (if {api.framework} cannot express this, add a Limit to its adapter)"))
-    divergence = divergences.matching(api, case, entries)
+    candidates = divergences.all_matching(api, case, entries)
+    divergence = candidates[0] if candidates else None
     numerics = api.numerics_for(case)
     try:
         comparison = check_against_reference(actual, case, numerics=numerics)
     except AssertionError as error:  # shapes differ
-        explained, found = (divergence.explains(api, case, actual, numerics) if divergence
-                            else (False, ""))
-        if explained:
-            return Outcome(DIVERGENCE, case, divergence=divergence, detail=found or str(error))
+        explaining, found = divergences.explaining(candidates, api, case, actual, numerics)
+        if explaining:
+            return Outcome(DIVERGENCE, case, divergence=explaining, detail=found or str(error))
         return Outcome(FAIL, case, divergence=divergence, detail=(
-            f"{api.id}: {error}\n  seen on {where()}"
+            f"{api.id}: {error}\n  for {case.call_repr()}\n  case = {case.to_source()[:2000]}"
+            f"\n  seen on {where()}"
             + (f"\nThe registered divergence ({divergence.why}) expects {divergence.expect} "
                f"{divergence.instead or divergence.agrees_with}: {found}" if divergence else "")))
     if comparison.ok:
         # Agreeing under a divergence is allowed; one that never differs where it could is stale
         # (see Sweep).
-        seen = divergence if divergence and divergence.tells_apart(case, numerics) else None
+        seen = next((d for d in candidates if d.tells_apart(case, numerics)), None)
         return Outcome(AGREE, case, comparison, seen)
-    explained, found = (divergence.explains(api, case, actual, numerics) if divergence
-                        else (False, ""))
-    if explained:
-        return Outcome(DIVERGENCE, case, comparison, divergence, detail=found)
+    explaining, found = divergences.explaining(candidates, api, case, actual, numerics)
+    if explaining:
+        return Outcome(DIVERGENCE, case, comparison, explaining, detail=found)
     rerun = f"actual = get_api({api.id!r}).run(case)  # from convparity.adapters.registry"
     report = (f"{failure_report(comparison, case, what=api.id, rerun=rerun, numerics=numerics)}"
               f"\nSeen on {where()}")

@@ -18,6 +18,9 @@ ADAPTERS = {
     "torch": "convparity.adapters.torch_api",
     "tensorflow": "convparity.adapters.tensorflow_api",
     "scipy": "convparity.adapters.scipy_api",
+    "jax": "convparity.adapters.jax_api",
+    "onnxruntime": "convparity.adapters.onnxruntime_api",
+    "onnx": "convparity.adapters.onnx_api",
 }
 
 

@@ -23,7 +23,7 @@ def row(sweep: Sweep) -> dict:
     api = sweep.api
     return {
         "api": api.id, "direction": sweep.direction, "framework": api.framework,
-        "version": api.version, "op": api.op,
+        "version": api.version, "backend": api.backend_name, "op": api.op,
         "ndim": api.ndim, "status": sweep.status,
         "counts": dict(sweep.counts), "worst_error_over_bound": finite(sweep.worst_ratio),
         "worst_ulps": finite(sweep.worst_ulps),
@@ -116,11 +116,12 @@ def to_markdown(sweeps: list[Sweep], settings: dict) -> str:
     lines = [f"### convparity: {summary(sweeps)}", "", f"Frameworks: {versions}. "
              f"Examples per API: {settings.get('examples')}.", "",
              *(f"{line}  " for line in environment_lines(sweeps)), "",
-             "| op | API | result | per dtype | agree / divergence / unsupported |",
-             "|---|---|---|---|---|"]
+             "| op | API | backend | result | per dtype | agree / divergence / unsupported |",
+             "|---|---|---|---|---|---|"]
     for s in sweeps:
         c = s.counts
-        lines.append(f"| {s.api.op} {s.api.ndim}-D | `{s.label}` | {cell(s)} | {per_dtype(s)} | "
+        lines.append(f"| {s.api.op} {s.api.ndim}-D | `{s.label}` | {s.api.backend_name} | "
+                     f"{cell(s)} | {per_dtype(s)} | "
                      f"{c[AGREE]} / {c[DIVERGENCE]} / {c[UNSUPPORTED]} |")
     for s in sweeps:
         if s.status == FAIL:
@@ -167,14 +168,21 @@ def histogram_svg(sweeps: list[Sweep], width: int = 520, height: int = 140) -> s
     return "\n".join(parts)
 
 
+def columns(sweeps: list[Sweep]) -> list[tuple[str, str]]:
+    """The matrix's columns: each framework, and beside its eager column each compiled backend
+    it ran under."""
+    return sorted({(s.api.framework, s.api.backend) for s in sweeps})
+
+
 def to_html(sweeps: list[Sweep], settings: dict) -> str:
-    frameworks = sorted({s.api.framework for s in sweeps})
+    frameworks = columns(sweeps)
     ops = sorted({(s.api.op, s.api.ndim) for s in sweeps})
     grid = defaultdict(list)
     for s in sweeps:
-        grid[(s.api.op, s.api.ndim), s.api.framework].append(s)
-    header = "".join(f"<th>{html.escape(f)} {html.escape(installed_frameworks().get(f, ''))}</th>"
-                     for f in frameworks)
+        grid[(s.api.op, s.api.ndim), (s.api.framework, s.api.backend)].append(s)
+    header = "".join(
+        f"<th>{html.escape(f)} {html.escape(installed_frameworks().get(f, ''))}<br>"
+        f"<small>{html.escape(backend or 'eager')}</small></th>" for f, backend in frameworks)
     body = []
     for op in ops:
         cells = []

@@ -18,6 +18,7 @@ import numpy as np
 
 from convparity.adapters import environment
 from convparity.adapters.api import (
+    CRASHES,
     DIFFERS,
     HALF_PADDING_ONLY_WINDOW,
     HALF_UNREACHED_OUTPUT,
@@ -68,9 +69,35 @@ def keras():
 TAPE = contextvars.ContextVar("convparity_tf_tape", default=None)
 
 
+# While a call is traced for XLA: id of a case array -> the traced function's argument for it
+TRACED = contextvars.ContextVar("convparity_tf_traced", default=None)
+
+
+def xla(call):
+    """``call`` compiled by XLA: ``tf.function(jit_compile=True)``, traced afresh for each case
+    with the case's arrays as its arguments (constants would be folded before XLA sees them)."""
+    def compiled(case: Case):
+        arrays = [a for a in (case.input, case.weight, case.bias) if a is not None]
+
+        def traced(*tensors):
+            token = TRACED.set({id(a): t for a, t in zip(arrays, tensors)})
+            try:
+                return call(case)
+            finally:
+                TRACED.reset(token)
+
+        return tf().function(traced, jit_compile=True)(*arrays)
+
+    return compiled
+
+
 def constant(array):
-    """A case array as the call passes it: itself, or, while a backward pass is recorded, a
-    watched constant (its gradient is the case's)."""
+    """A case array as the call passes it: itself; while traced for XLA, the traced function's
+    argument; or, while a backward pass is recorded, a watched constant (its gradient is the
+    case's)."""
+    traced = TRACED.get()
+    if traced is not None and array is not None and id(array) in traced:
+        return traced[id(array)]
     recording = TAPE.get()
     if recording is None or array is None or id(array) not in recording[0]:
         return array
@@ -409,6 +436,65 @@ KERAS_OUTPUT_PADDING = Limit(
     reach=OUTPUT_PADDING_AT_STRIDE)
 
 
+# -- XLA (tf.function(jit_compile=True)): its own kernels, so its own limits -----------------
+XLA_EXPLICIT_POOL = Limit(
+    "takes no explicit pads under XLA ('XLA does not support pooling ops with explicit "
+    "padding')", RAISES, on={"padding": EXPLICIT},
+    raises=raises("UnimplementedError", "explicit padding"))
+XLA_POOL3D_FLOAT64 = Limit("max_pool3d takes no float64", RAISES, on={"dtype": {"float64"}},
+                           raises=raises("TypeError InvalidArgumentError", "float64|double"))
+# Found by a fuzz of 300 transposed convs per rank (TF 2.21): SAME/VALID ran; shrunk by hand
+XLA_TRANSPOSE_ABORT = Limit(
+    "can abort the process under XLA (its algebraic simplifier: 'Window dimensions do not "
+    "match RHS shape') with explicit pads: a 1x3 input, kernel 2x2, stride (1, 2), pads "
+    "((1, 0), (1, 1))", CRASHES, on={"padding": EXPLICIT},
+    probes=lambda ndim: ({"size": (1, 3), "kernel": 2, "stride": (1, 2),
+                          "padding": ((1, 0), (1, 1)), "data_format": "channels_last"},)
+    if ndim == 2 else ())
+XLA_CONV3D_VALID_DILATED = Limit(
+    "can raise under tf.function for VALID with a dilation: its graph shape inference dilates "
+    "the wrong axes ('Negative dimension size'; x 1x1x2x4x1, kernel 1x1x3, dilation 2 along "
+    "the last: eager gives [6, 9, 18, 21])", DIFFERS,
+    on={"padding": {"valid"}, "dilation": {"dilated"}},
+    reach={"dtype": "float32", "data_format": "channels_last", "input_size": (1, 2, 4),
+           "kernel_size": (1, 1, 3), "dilation": (1, 1, 2), "stride": 1, "groups": 1})
+
+
+def xla_numerics(case: Case, machine: dict | None = None) -> Numerics | None:
+    """XLA on CPU: a half-precision conv's sums in float32, rounded to storage before the bias
+    is added (in storage); average pools sum in storage."""
+    name = case.dtype.name
+    if name not in HALF_PRECISION or case.op == "max_pool":
+        return None
+    if case.op == "avg_pool":
+        return accumulating_in_storage(name)
+    return Numerics(name, "float32", storage_roundings=int(case.bias is not None))
+
+
+def xla_apis() -> list[Api]:
+    """tf.nn's convs and pools compiled by XLA, each beside its eager API."""
+    pools = (CEIL, POOL_DILATION, DIVISOR)
+    result = []
+    for n in (1, 2, 3):
+        explicit_ok = n == 2
+        strings = () if explicit_ok else (STRINGS_ONLY,)
+        result += [
+            Api(f"tensorflow.nn.conv{n}d", FRAMEWORK, "conv", n, xla(nn_conv(f"conv{n}d")),
+                (PADDING_MODE, *strings)
+                + ((GROUPS, XLA_CONV3D_VALID_DILATED) if n == 3 else ())),
+            Api(f"tensorflow.nn.conv{n}d_transpose", FRAMEWORK, "conv_transpose", n,
+                xla(nn_conv_transpose(f"conv{n}d_transpose")),
+                (GROUPS, *strings, TRANSPOSE_OUTPUT_PADDING)
+                + ((XLA_TRANSPOSE_ABORT,) if explicit_ok else ())),
+            Api(f"tensorflow.nn.max_pool{n}d", FRAMEWORK, "max_pool", n,
+                xla(nn_pool(f"max_pool{n}d")),
+                pools + ((STRINGS_ONLY, XLA_POOL3D_FLOAT64) if n == 3 else (XLA_EXPLICIT_POOL,))),
+            Api(f"tensorflow.nn.avg_pool{n}d", FRAMEWORK, "avg_pool", n,
+                xla(nn_pool(f"avg_pool{n}d")), pools + (STRINGS_ONLY, SAME_EXCLUDES_PAD)),
+        ]
+    return [dataclasses.replace(api, backend="xla", numerics=xla_numerics) for api in result]
+
+
 # -- devices (see convparity.adapters.devices) -------------------------------------------------
 def placed(device: str):
     return tf().device("/GPU:0" if device == "cuda" else "/CPU:0")
@@ -610,7 +696,7 @@ def apis() -> list[Api]:
     return [dataclasses.replace(api, numerics=numerics, backward=differentiated(api.call),
                                 backward_numerics=backward_numerics,
                                 backward_limits=gradient_limits(api))
-            for api in result]
+            for api in result] + xla_apis()
 
 
 def gradient_limits(api: Api) -> tuple[Limit, ...]:

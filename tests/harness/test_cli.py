@@ -30,15 +30,16 @@ def test_run_sweeps_prints_the_matrix_and_writes_every_report(tmp_path):
     assert data["convparity"]["frameworks"]["scipy"]
     assert {r["api"] for r in data["results"]} >= {"scipy.signal.correlate2d",
                                                    "scipy.signal.convolve2d"}
-    assert all(r["status"] == "agree" for r in data["results"])
-    assert "| correlate 2-D | `scipy.signal.correlate2d` | agree" in (tmp_path / "r.md").read_text()
+    assert all(r["status"] == "agree" and r["backend"] == "eager" for r in data["results"])
+    assert "| correlate 2-D | `scipy.signal.correlate2d` | eager | agree" in (
+        tmp_path / "r.md").read_text()
     assert '<table id="matrix">' in (tmp_path / "r.html").read_text()
 
 
 def test_frameworks_lists_versions_and_limits(tmp_path):
     done = convparity("frameworks", cwd=tmp_path)
     assert done.returncode == 0
-    assert "scipy 1." in done.stdout
+    assert "scipy 1." in done.stdout and "backends: eager\n" in done.stdout
     assert "scipy.signal.correlate[2d]" in done.stdout and "rejects float16" in done.stdout
 
 
@@ -84,4 +85,4 @@ def test_run_backward_reports_both_passes_per_api(tmp_path):
     assert ("torch.nn.functional.avg_pool2d", "forward") in pairs
     assert ("torch.nn.functional.avg_pool2d", "backward") in pairs
     assert len(pairs) == 2 * 6  # F.* and nn.* in three ranks, both passes
-    assert "`torch.nn.AvgPool3d (backward)` | agree" in (tmp_path / "r.md").read_text()
+    assert "`torch.nn.AvgPool3d (backward)` | eager | agree" in (tmp_path / "r.md").read_text()

@@ -2,6 +2,7 @@
 code), the environment in `when`, and what each kind of entry expects of a differing case."""
 
 import re
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -102,6 +103,19 @@ def test_an_entry_holds_only_on_the_machines_it_names():
         machine(XEON))
 
 
+def test_an_entry_holds_only_under_the_backends_it_names():
+    jit_only, = divergences.parse_file(
+        '[[divergence]]\napi = "x.pool*"\nwhen = "strided"\nwhy = "w"\nbackends = ["jit"]\n', "t")
+    eager = Api("x.pool", "x", "max_pool", 2, print)
+    assert jit_only.covers(replace(eager, backend="jit")) and not jit_only.covers(eager)
+    unnamed, = divergences.parse_file('[[divergence]]\napi = "x.pool*"\nwhen = "strided"\n'
+                                      'why = "w"\n', "t")
+    assert unnamed.covers(eager) and not unnamed.covers(replace(eager, backend="jit"))
+    with pytest.raises(ValueError, match=r"backends=\['jitted'\]: expected some of eager, jit"):
+        divergences.parse_file('[[divergence]]\napi = "x"\nwhen = "strided"\nwhy = "w"\n'
+                               'backends = ["jitted"]\n', "t")
+
+
 def test_an_instead_entry_accepts_only_what_it_says():
     x = np.array([[[-np.inf, -np.inf, 1.0, 2.0]]], np.float32)
     case = Case("max_pool", x, kernel_size=(2,), stride=(2,))
@@ -130,10 +144,57 @@ def test_same_unclamped_shifts_the_windows_by_half_the_surplus():
     x = np.arange(7.0).reshape(1, 1, 7)
     case = Case("conv", x, np.ones((1, 1, 1)), stride=4, padding="same")
     assert case.expected().ravel().tolist() == [0.0, 4.0]
-    assert divergences.same_unclamped(case).ravel().tolist() == [1.0, 5.0]
+    assert divergences.same_unclamped(case).expected().ravel().tolist() == [1.0, 5.0]
     last = Case("conv", x.reshape(1, 7, 1), np.ones((1, 1, 1)), stride=4, padding="same",
                 data_format="channels_last")
-    assert divergences.same_unclamped(last).ravel().tolist() == [1.0, 5.0]
+    assert divergences.same_unclamped(last).expected().ravel().tolist() == [1.0, 5.0]
+
+
+def test_the_unclamped_same_rereads_by_hand():
+    def values(reread, x, **arguments):
+        case = Case("max_pool", np.array([[x]], dtype=np.float64), padding="same", **arguments)
+        return reread(case).expected().ravel().tolist()
+
+    # undilated total (ceil(4/1)-1)*1 + 2 - 4 = 1: pads (0, 1), dilated windows (0, 2), (1, 3),
+    # (2, 4): 3 outputs where the oracle's SAME gives 4 (ONNX Runtime, hand-derived)
+    assert values(divergences.same_undilated, [1, 2, 3, 0], kernel_size=2, dilation=2) == [
+        3.0, 2.0, 3.0]
+    # undilated total (1-1)*3 + 1 - 3 = -2 halves to -1: the window starts at x[1]
+    assert values(divergences.same_undilated, [6, 2, 0], kernel_size=1, stride=3,
+                  dilation=2) == [2.0]
+    # total (1-1)*2 + 1 - 2 = -1: toward zero crops 0 cells, rounded down crops 1
+    assert values(divergences.same_unclamped, [1, 2], kernel_size=1, stride=2) == [1.0]
+    assert values(divergences.same_unclamped_up, [1, 2], kernel_size=1, stride=2) == [2.0]
+
+
+def test_nan_ignored_mean_averages_the_other_cells():
+    case = Case("avg_pool", np.array([[[np.nan, 1.0, 2.0, np.nan]]]), kernel_size=3, stride=1,
+                count_include_pad=False)
+    assert divergences.nan_ignored_mean(case).values.ravel().tolist() == [1.5, 1.5]
+
+
+def test_a_padding_reread_and_a_nan_rule_explain_a_case_together():
+    undilated, first = divergences.parse_file(
+        '[[divergence]]\napi = "p"\nwhen = "dilated"\nwhy = "u"\nexpect = "instead"\n'
+        'instead = "same_undilated"\n'
+        '[[divergence]]\napi = "p"\nwhen = "expected_has_nan"\nwhy = "f"\n'
+        'expect = "instead"\ninstead = "first_then_greater"\n', "test")
+    # x padded as [1, 0, NaN, 5, pad] (undilated SAME), windows {0, 2}, {1, 3}, {2, 4}: first
+    # then greater gives [1, 5, NaN]; the reread alone [NaN, 5, NaN]; the rule alone 4 outputs
+    case = Case("max_pool", np.array([[[1.0, 0.0, np.nan, 5.0]]]), kernel_size=2, dilation=2,
+                padding="same")
+    both, found = divergences.explaining([undilated, first], None, case,
+                                         np.array([[[1.0, 5.0, np.nan]]]), None)
+    assert both.instead == "same_undilated+first_then_greater" and found, found
+    assert both.why == "u Together with: f"
+    alone, _ = divergences.explaining([undilated, first], None, case,
+                                      np.array([[[np.nan, 5.0, np.nan]]]), None)
+    assert alone is undilated
+    neither, found = divergences.explaining([undilated, first], None, case,
+                                            np.array([[[0.0, 5.0, np.nan]]]), None)
+    assert neither is None and "same_undilated" in found
+    with pytest.raises(ValueError, match="instead='first_then_greater\\+same_undilated'"):
+        divergences.check_instead("first_then_greater+same_undilated")
 
 
 def test_space_to_batch_reads_the_stride_one_dilated_conv_in_groups():
