@@ -7,6 +7,9 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
+import importlib
+import os
+import shutil
 import sys
 
 import numpy as np
@@ -115,27 +118,61 @@ def pool_padding(case: Case):
 
 
 # -- calls -------------------------------------------------------------------------------------
-def functional(name: str):
+def functional(name: str, compiled: bool = False):
     def call(case: Case):
-        F = torch().nn.functional
+        fn = getattr(torch().nn.functional, name)
+        fn = inductor_compiled(fn) if compiled else fn
         x = tensor(case.input, case.data_format)
         if case.op == "conv":
-            y = getattr(F, name)(x, tensor(case.weight), tensor(case.bias), case.strides,
-                                 conv_padding(case), case.dilations, case.groups)
+            y = fn(x, tensor(case.weight), tensor(case.bias), case.strides,
+                   conv_padding(case), case.dilations, case.groups)
         elif case.op == "conv_transpose":
-            y = getattr(F, name)(x, tensor(case.weight), tensor(case.bias), case.strides,
-                                 transpose_padding(case), case.output_padding, case.groups,
-                                 case.dilations)
+            y = fn(x, tensor(case.weight), tensor(case.bias), case.strides,
+                   transpose_padding(case), case.output_padding, case.groups, case.dilations)
         elif case.op == "max_pool":
-            y = getattr(F, name)(x, case.kernel, case.strides, pool_padding(case),
-                                 case.dilations, case.ceil_mode)
+            y = fn(x, case.kernel, case.strides, pool_padding(case), case.dilations,
+                   case.ceil_mode)
         else:
             extra = {} if case.ndim == 1 else {"divisor_override": case.divisor_override}
-            y = getattr(F, name)(x, case.kernel, case.strides, pool_padding(case),
-                                 case.ceil_mode, case.count_include_pad, **extra)
+            y = fn(x, case.kernel, case.strides, pool_padding(case), case.ceil_mode,
+                   case.count_include_pad, **extra)
         return output(y, case)
 
     return call
+
+
+# -- torch.compile (inductor: C++ generated and compiled on CPU) -------------------------------
+def cxx_compiler() -> str | None:
+    """The C++ compiler inductor would call on CPU (``$CXX``, else g++), if there is one."""
+    return shutil.which(os.environ.get("CXX", "g++"))
+
+
+@functools.cache
+def inductor():
+    """torch with inductor set up once: one compile thread (2-core machines), and a recompile
+    limit that raises instead of falling back to eager for the rest of the process."""
+    t = torch()
+    importlib.import_module("torch._dynamo").config.fail_on_recompile_limit_hit = True
+    importlib.import_module("torch._inductor.config").compile_threads = 1
+    return t
+
+
+def inductor_compiled(fn):
+    """``fn`` compiled afresh for this call by ``torch.compile`` (whole graph, static shapes),
+    dynamo's caches reset first: past 8 configurations of one function dynamo runs it eager.
+    Raises unless one new graph was compiled and run."""
+    def run(*args, **kwargs):
+        from torch._dynamo.utils import counters
+
+        t = inductor()
+        t._dynamo.reset()
+        graphs = counters["stats"]["unique_graphs"]
+        y = t.compile(fn, fullgraph=True, dynamic=False)(*args, **kwargs)
+        if counters["stats"]["unique_graphs"] != graphs + 1:
+            raise RuntimeError(f"torch.compile ran {fn.__name__} without one new graph")
+        return y
+
+    return run
 
 
 def transpose_padding(case: Case):
@@ -354,4 +391,8 @@ def apis() -> list[Api]:
                     module_prefer, numerics=numerics, backward=differentiated(module(module_name)),
                     backward_numerics=backward_numerics),
             ]
+            if cxx_compiler():  # torch.compile's inductor needs one on CPU
+                result.append(Api(f"torch.nn.functional.{F_name}", FRAMEWORK, kind, n,
+                                  functional(F_name, compiled=True), F_limits, prefer,
+                                  numerics=numerics, backend="compile"))
     return result
