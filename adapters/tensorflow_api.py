@@ -462,11 +462,16 @@ XLA_CONV3D_VALID_DILATED = Limit(
 
 def xla_numerics(case: Case, machine: dict | None = None) -> Numerics | None:
     """XLA on CPU: a half-precision conv's sums in float32, rounded to storage before the bias
-    is added (in storage); average pools sum in storage."""
+    is added (in storage); average pools sum in storage. Before TF 2.21, float16 convs on a CPU
+    with AVX512-FP16 sum in float16 (measured: TF 2.19's sweep on Sapphire Rapids; there TF 2.21,
+    and on AMD EPYC TF 2.19 and 2.21, sum in float32: 4,097 float16 ones give 4,096, not 2,048)."""
     name = case.dtype.name
     if name not in HALF_PRECISION or case.op == "max_pool":
         return None
-    if case.op == "avg_pool":
+    machine = environment.facts() if machine is None else environment.derive_facts(machine)
+    native_half = (name == "float16" and machine["avx512_fp16"]
+                   and not in_range(installed_version(FRAMEWORK), ">=2.21"))
+    if case.op == "avg_pool" or native_half:
         return accumulating_in_storage(name)
     return Numerics(name, "float32", storage_roundings=int(case.bias is not None))
 
