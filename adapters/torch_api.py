@@ -142,9 +142,13 @@ def functional(name: str, compiled: bool = False):
 
 
 # -- torch.compile (inductor: C++ generated and compiled on CPU) -------------------------------
-def cxx_compiler() -> str | None:
-    """The C++ compiler inductor would call on CPU (``$CXX``, else g++), if there is one."""
-    return shutil.which(os.environ.get("CXX", "g++"))
+def no_cxx_compiler() -> str | None:
+    """Why torch.compile cannot run here: inductor compiles C++ on CPU, with ``$CXX`` or else
+    g++; None when that compiler is found."""
+    compiler = os.environ.get("CXX", "g++")
+    if shutil.which(compiler):
+        return None
+    return f"torch.compile's inductor needs a C++ compiler on CPU: {compiler!r} was not found"
 
 
 @functools.cache
@@ -391,8 +395,8 @@ def apis() -> list[Api]:
                     module_prefer, numerics=numerics, backward=differentiated(module(module_name)),
                     backward_numerics=backward_numerics),
             ]
-            if cxx_compiler():  # torch.compile's inductor needs one on CPU
-                result.append(Api(f"torch.nn.functional.{F_name}", FRAMEWORK, kind, n,
-                                  functional(F_name, compiled=True), F_limits, prefer,
-                                  numerics=numerics, backend="compile"))
+            result.append(Api(f"torch.nn.functional.{F_name}", FRAMEWORK, kind, n,
+                              functional(F_name, compiled=True), F_limits, prefer,
+                              numerics=numerics, backend="compile",
+                              unavailable=no_cxx_compiler))
     return result
