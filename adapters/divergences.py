@@ -106,6 +106,28 @@ def simd_max(case: Case, dtype, numerics=None) -> Answer:
     all -inf float32 window gives the lowest value on the first two paths."""
     import ml_dtypes
 
+    float32 = np.dtype(dtype).name == "float32"
+    kept, taken = simd_folds(case, float(ml_dtypes.finfo(dtype).min) if float32 else -np.inf)
+    return Answer(kept, np.zeros(kept.shape), (taken, first_then_greater_max(case)))
+
+
+def simd_max_padded(case: Case, dtype, numerics=None) -> Answer:
+    """:func:`simd_max`'s two folds over windows whose padding cells hold the lowest finite
+    value of ``dtype`` (Eigen's patches, as TF's own 3-D max pool takes them), from that value or
+    from -inf (measured, float32: channels in whole 8-lane vectors fold ``m = x if x > m else m``
+    from -inf, so ``[NaN, NaN]`` gives -inf; the rest ``m = m if m > x else x``, so ``[6, NaN]``
+    gives NaN and ``[-7, NaN, padding]`` the lowest value)."""
+    import ml_dtypes
+
+    lowest = float(ml_dtypes.finfo(dtype).min)
+    kept, taken = simd_folds(case, lowest, padding=lowest)
+    kept_inf, taken_inf = simd_folds(case, -np.inf, padding=lowest)
+    return Answer(kept, np.zeros(kept.shape), (taken, kept_inf, taken_inf))
+
+
+def simd_folds(case: Case, start: float, padding: float | None = None):
+    """Each window folded in tap order from ``start`` both ways, ``m = m if m > x else x`` and
+    ``m = x if x > m else m``; padding cells skipped, or taking part as ``padding``."""
     from convparity.reference.layout import batched_channels_first
     from convparity.reference.pooling import pool_geometry
     from convparity.reference.windows import walk
@@ -114,19 +136,18 @@ def simd_max(case: Case, dtype, numerics=None) -> Answer:
                                         case.data_format)
     geometry = pool_geometry(x.shape[2:], case.kernel_size, case.stride, case.padding,
                              case.dilation, case.ceil_mode)
-    start = float(ml_dtypes.finfo(dtype).min) if np.dtype(dtype).name == "float32" else -np.inf
-    xp = geometry.padded(x, np.nan, overhang_value=np.nan)
+    xp = geometry.padded(x, np.nan if padding is None else padding, overhang_value=np.nan)
     kept = np.full((*x.shape[:2], *geometry.out_size), start)
     taken = kept.copy()
     for tap, window in walk(geometry.kernel_size, geometry.stride, geometry.dilation,
                             geometry.out_size):
         _, inside = geometry.positions(tap)
+        inside = inside if padding is None else True
         seen = xp[(..., *window)]
         with np.errstate(invalid="ignore"):
             kept = np.where(inside & ~(kept > seen), seen, kept)
             taken = np.where(inside & (seen > taken), seen, taken)
-    kept = restore(kept)
-    return Answer(kept, np.zeros(kept.shape), (restore(taken), first_then_greater_max(case)))
+    return restore(kept), restore(taken)
 
 
 def nan_dropped(case: Case, dtype=None) -> np.ndarray:
@@ -312,7 +333,7 @@ RULES: dict[str, Callable[..., Answer]] = {
         ("first_then_greater", first_then_greater_max), ("first_group_bias", first_group_bias),
         ("nan_dropped", nan_dropped)]
 } | {"space_to_batch": space_to_batch, "nan_ignored": nan_ignored, "simd_max": simd_max,
-     "nan_ignored_mean": nan_ignored_mean}
+     "simd_max_padded": simd_max_padded, "nan_ignored_mean": nan_ignored_mean}
 
 INSTEAD = (*REREAD, *RULES)
 
@@ -614,11 +635,28 @@ def nan_ignored_gradient(case: Case, cotangent) -> dict:
     the -inf cells equal: ``or_else``), every tied cell of it (:func:`every_tied_maximum`)."""
     if case.ndim < 3:
         return first_then_greater(case, cotangent)
-    answer = nan_ignored(case, case.dtype)
-    found = {"input": routed_to(case, cotangent, answer.values)}
-    for other in answer.or_else:
-        found["input or_else"] = routed_to(case, cotangent, other)
-    return found
+    return routed_to_answer(case, cotangent, nan_ignored(case, case.dtype))
+
+
+def simd_max_padded_gradient(case: Case, cotangent) -> dict:
+    """TF's own MaxPool3DGrad (without oneDNN): each window's cotangent to every cell equal to
+    its forward output, :func:`simd_max_padded` (a NaN or the lowest value: to none)."""
+    return routed_to_answer(case, cotangent, simd_max_padded(case, case.dtype))
+
+
+def same_unclamped_routed(case: Case, cotangent) -> dict:
+    """TF's own MaxPool3DGrad under its forward pass's unclamped SAME (:func:`same_unclamped`):
+    each window, as SAME clamped at 0 places it, sends its cotangent to its cells equal to the
+    shifted window's maximum (``[6, 2, 0]``, kernel 1, stride 3: the 2 is no cell of the window
+    at the first cell, so the gradient is lost)."""
+    return {"input": routed_to(case, cotangent, same_unclamped(case).expected())}
+
+
+def routed_to_answer(case: Case, cotangent, answer: Answer) -> dict:
+    """Each window's cotangent to every cell equal to the forward ``answer``'s value, or to its
+    alternatives' (element by element)."""
+    return {"input": routed_to(case, cotangent, answer.values),
+            "input or_else": tuple(routed_to(case, cotangent, v) for v in answer.or_else)}
 
 
 def _max_pool_routed(case: Case, cotangent, move=None, **rule) -> np.ndarray:
@@ -687,4 +725,6 @@ BACKWARD_INSTEAD: dict[str, Callable[[Case, np.ndarray], dict]] = {
     "same_unclamped": same_unclamped_input_gradient,
     "neg_inf_window_without_depth": neg_inf_window_without_depth,
     "space_to_batch": space_to_batch_gradients,
+    "simd_max_padded": simd_max_padded_gradient,
+    "same_unclamped_routed": same_unclamped_routed,
 }

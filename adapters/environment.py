@@ -71,6 +71,22 @@ def isa_capped_below_amx(variables: dict) -> bool:
     return cap.strip().upper() not in AMX_ISAS
 
 
+# The CPU features for which TensorFlow turns its oneDNN kernels on by default on Linux
+# (tensorflow/core/util/util.cc, DefaultOneDnnPolicy): without any, an AVX2-only CPU runs TF's
+# own (Eigen) kernels, which take channels-last only.
+TF_ONEDNN_FLAGS = frozenset({"avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile", "amx_int8",
+                             "amx_bf16"})
+
+
+def tf_onednn_on(flags: set, setting: str) -> bool:
+    """Whether TF runs oneDNN: ``TF_ENABLE_ONEDNN_OPTS`` if set to 0/1/false/true (any case),
+    else TF's default for this CPU."""
+    setting = setting.strip().lower()
+    if setting in ("0", "1", "false", "true"):
+        return setting in ("1", "true")
+    return bool(flags & TF_ONEDNN_FLAGS)
+
+
 def derive_facts(info: dict) -> dict:
     """The names a divergence's ``when`` may use about the machine, from :func:`machine`'s
     record (a test passes its own record to fake another machine)."""
@@ -78,7 +94,7 @@ def derive_facts(info: dict) -> dict:
     variables = info["variables"]
     capped = isa_capped_below_amx(variables)
     onednn_amx = bool(flags & {"amx_bf16", "amx_tile"}) and not capped
-    tf_onednn = variables.get("TF_ENABLE_ONEDNN_OPTS", "1").strip() not in ("0", "false")
+    tf_onednn = tf_onednn_on(flags, variables.get("TF_ENABLE_ONEDNN_OPTS", ""))
     fpmath = (variables.get("ONEDNN_DEFAULT_FPMATH_MODE")
               or variables.get("DNNL_DEFAULT_FPMATH_MODE") or "").strip().upper()
     tf_fpmath = variables.get("TF_SET_ONEDNN_FPMATH_MODE", "").strip().upper() or fpmath

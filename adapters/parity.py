@@ -18,7 +18,7 @@ import numpy as np
 from hypothesis import HealthCheck, Phase, assume, given, settings
 
 from convparity.adapters import backends, divergences, environment, peers
-from convparity.adapters.api import Api, Unsupported
+from convparity.adapters.api import Api, Unsupported, to_numpy
 from convparity.reference import backward as reference_backward
 from convparity.reference.case import Case
 from convparity.reference.compare import Comparison, compare
@@ -124,8 +124,8 @@ def check_backward(api: Api, case: Case, cotangent: np.ndarray) -> Outcome:
         except AssertionError as error:  # shapes differ
             return Outcome(FAIL, case, detail=f"{api.id}: the {gradient.name} gradient: {error}")
         if not comparison.ok:
-            divergence = divergences.matching(api, case, direction="backward")
-            if divergence is not None:
+            # any entry that covers the case may explain it (as forward)
+            for divergence in divergences.all_matching(api, case, direction="backward"):
                 explained, found_text = _backward_explained(divergence, api, case, cotangent,
                                                             found, numerics)
                 if explained:
@@ -170,9 +170,12 @@ def _backward_explained(divergence, api: Api, case: Case, cotangent, found: dict
             actual = found[gradient.name]
             mismatched = np.ones(np.shape(actual), dtype=bool)
             # the computation's values, or others accepted in their place element by element
-            for key in (gradient.name, f"{gradient.name} or_else"):
-                values = alternative.get(key, answer if key == gradient.name else None)
-                if values is None or np.shape(values) != np.shape(actual):
+            # (or_else: one array or a tuple of them)
+            accepted = [alternative.get(gradient.name, answer)]
+            others = alternative.get(f"{gradient.name} or_else", ())
+            accepted += list(others) if isinstance(others, tuple) else [others]
+            for values in accepted:
+                if np.shape(values) != np.shape(actual):
                     continue
                 if exact:  # the other computation rounded once, too
                     values = round_to(values, numerics.storage)
@@ -389,8 +392,9 @@ def stale_message(result: Sweep) -> str:
 
 def broken(api: Api, name: str, mutate) -> Api:
     """``api`` with its output post-processed by ``mutate(case, output, call)``: for meta-tests
-    that prove the sweep catches a wrong framework."""
+    that prove the sweep catches a wrong framework. It calls the framework as ``api`` does (its
+    limits are the same; a probe of one sees what the framework raises)."""
     def call(case):
-        return mutate(case, np.asarray(api.run(case)), api.call)
+        return mutate(case, to_numpy(api.call(case)), api.call)
 
     return dataclasses.replace(api, name=f"{api.name}<{name}>", call=call, mutation=name)

@@ -323,6 +323,7 @@ NOT_DEPTHWISE = Limit("computes groups == in_channels (depthwise) only", NO_PARA
 # oneDNN runs TF's channels_first kernels and has no float64; it has native float16 only on CPUs
 # with AVX512-FP16 (Sapphire Rapids and later), so there a probe decides the float16 limits.
 FP16_NATIVE = "unless oneDNN has a native float16 kernel for it (AVX512-FP16 CPUs)"
+WITHOUT_ONEDNN = "without oneDNN (TF's default on CPUs without VNNI, BF16 or AMX)"
 CHANNELS_FIRST_FLOAT64 = Limit(
     "runs channels_first (NCHW) on CPU only through oneDNN, which has no float64", RAISES,
     on={"data_format": {"channels_first"}, "dtype": {"float64"}}, raises=NHWC_ONLY)
@@ -404,7 +405,15 @@ UNEQUAL_STRIDES_FLOAT16 = Limit(
     f"needs equal strides along height and width in float16 {FP16_NATIVE}", RAISES,
     on={"stride": {"unequal"}, "dtype": {"float16"}}, raises=UNEQUAL,
     probes=({"dtype": "float16", "data_format": "channels_last", "stride": (1, 2)},))
+OWN_UNEQUAL_STRIDES = Limit(
+    f"needs equal strides along height and width {WITHOUT_ONEDNN}", RAISES,
+    on={"stride": {"unequal"}}, raises=UNEQUAL,
+    probes=({"data_format": "channels_last", "stride": (1, 2)},))
 # Keras decomposes stride with dilation itself (a stride-1 dilated conv, then subsampled)
+KERAS_OWN_UNEQUAL_STRIDES = Limit(
+    f"needs equal strides along height and width unless dilated {WITHOUT_ONEDNN}", RAISES,
+    on={"stride": {"unequal"}, "dilation": {"one"}}, raises=UNEQUAL,
+    probes=({"data_format": "channels_last", "stride": (1, 2)},))
 KERAS_UNEQUAL_STRIDES = Limit(
     "needs equal strides along height and width outside oneDNN (float64) unless dilated",
     RAISES, on={"stride": {"unequal"}, "dtype": {"float64"}, "dilation": {"one"}},
@@ -429,6 +438,22 @@ CONV3D_DILATION_FLOAT16 = Limit(
     f"cannot run dilation > 1 in float16 on CPU {FP16_NATIVE}", RAISES,
     on={"dilation": {"dilated"}, "dtype": {"float16"}}, raises=NO_DILATION,
     probes=({"dtype": "float16", "data_format": "channels_last", "dilation": 2},))
+# Without oneDNN, TF runs its own CPU kernels: channels_last only, and no dilation in conv3d or
+# the transposed convs. TF leaves oneDNN off by default on CPUs without AVX512_VNNI, AVX512_BF16,
+# AVX_VNNI or AMX (environment.TF_ONEDNN_FLAGS; measured on an AVX2-only AMD EPYC), and with
+# TF_ENABLE_ONEDNN_OPTS=0, so a probe decides these.
+OWN_CHANNELS_FIRST = Limit(
+    f"runs channels_first (NCHW) on CPU only through oneDNN: channels_last only {WITHOUT_ONEDNN}",
+    RAISES, on={"data_format": {"channels_first"}}, raises=NHWC_ONLY,
+    probes=({"data_format": "channels_first"},))
+KERAS_OWN_CHANNELS_FIRST = Limit(
+    f"runs ungrouped channels_first on CPU only through oneDNN: not {WITHOUT_ONEDNN}", RAISES,
+    on={"data_format": {"channels_first"}, "groups": {"one"}}, raises=NHWC_ONLY,
+    probes=({"data_format": "channels_first"},))
+OWN_DILATION = Limit(
+    f"supports dilation > 1 on CPU only through oneDNN: not {WITHOUT_ONEDNN}", RAISES,
+    on={"dilation": {"dilated"}}, raises=NO_DILATION,
+    probes=({"data_format": "channels_last", "dilation": 2},))
 KERAS_OUTPUT_PADDING = Limit(
     "needs output_padding < stride (torch allows < max(stride, dilation))", RAISES,
     also=output_padding_reaches_stride,
@@ -649,38 +674,41 @@ def apis() -> list[Api]:
     for n in (1, 2, 3):
         pool3d = (POOL3D_DTYPES,) if n == 3 else ()
         explicit_ok = n == 2  # explicit pads: conv2d, conv2d_transpose (max_pool1d/2d too)
-        conv_limits = (PADDING_MODE, *nchw, CRASH) + (() if explicit_ok else (STRINGS_ONLY,)) + (
-            () if n < 3 else (GROUPS, CONV3D_DILATION, CONV3D_DILATION_FLOAT16))
+        conv_limits = (PADDING_MODE, *nchw, OWN_CHANNELS_FIRST, CRASH) + (
+            () if explicit_ok else (STRINGS_ONLY,)) + (
+            () if n < 3 else (GROUPS, CONV3D_DILATION, CONV3D_DILATION_FLOAT16, OWN_DILATION))
         transpose_dilation = (TRANSPOSE_DILATION, TRANSPOSE_DILATION_FLOAT16)
         result += [
             Api(f"tensorflow.nn.conv{n}d", FRAMEWORK, "conv", n, nn_conv(f"conv{n}d"),
                 conv_limits, same_often if explicit_ok else {}),
             Api("tensorflow.nn.convolution", FRAMEWORK, "conv", n, nn_conv("convolution"),
-                (PADDING_MODE, *nchw, UNDILATED_STRINGS_ONLY if n == 2 else STRINGS_ONLY, CRASH,
-                 STRIDE_DILATION)
+                (PADDING_MODE, *nchw, OWN_CHANNELS_FIRST,
+                 UNDILATED_STRINGS_ONLY if n == 2 else STRINGS_ONLY, CRASH, STRIDE_DILATION)
                 + ((GROUPS,) if n == 3 else ())),
             Api(f"tensorflow.nn.conv{n}d_transpose", FRAMEWORK, "conv_transpose", n,
                 nn_conv_transpose(f"conv{n}d_transpose"),
-                (GROUPS, *nchw)
+                (GROUPS, *nchw, OWN_CHANNELS_FIRST, OWN_DILATION)
                 + ((CHANNELS_FIRST_EXPLICIT, TRANSPOSE_DILATION_EXPLICIT) if explicit_ok
                    else (STRINGS_ONLY,))
                 + transpose_dilation + (TRANSPOSE_OUTPUT_PADDING, TRANSPOSE_CRASH)),
             Api(f"tensorflow.nn.max_pool{n}d", FRAMEWORK, "max_pool", n,
                 nn_pool(f"max_pool{n}d"),
-                pools + pool3d
+                pools + pool3d + (OWN_CHANNELS_FIRST,)
                 + ((MAX_POOL_FLOAT64,) if n == 2 else nchw if n == 1 else ())
                 + ((STRINGS_ONLY,) if n == 3
                    else (CHANNELS_FIRST_EXPLICIT, POOL_PAD_BELOW_WINDOW))),
             Api(f"tensorflow.nn.avg_pool{n}d", FRAMEWORK, "avg_pool", n,
                 nn_pool(f"avg_pool{n}d"),
-                pools + pool3d + (nchw if n < 3 else ()) + (STRINGS_ONLY, SAME_EXCLUDES_PAD)),
+                pools + pool3d + (nchw if n < 3 else ())
+                + (OWN_CHANNELS_FIRST, STRINGS_ONLY, SAME_EXCLUDES_PAD)),
             Api(f"keras.layers.Conv{n}D", FRAMEWORK, "conv", n, keras_layer(f"Conv{n}D"),
                 (PADDING_MODE, STRINGS_ONLY, STRIDE_DILATION, CRASH)
-                + ((KERAS_CHANNELS_FIRST_FLOAT64, KERAS_CHANNELS_FIRST_FLOAT16) if n < 3 else ())),
+                + ((KERAS_CHANNELS_FIRST_FLOAT64, KERAS_CHANNELS_FIRST_FLOAT16,
+                    KERAS_OWN_CHANNELS_FIRST) if n < 3 else ())),
             Api(f"keras.layers.Conv{n}DTranspose", FRAMEWORK, "conv_transpose", n,
                 keras_layer(f"Conv{n}DTranspose"),
                 (GROUPS, STRINGS_ONLY, STRIDE_DILATION, KERAS_OUTPUT_PADDING, *transpose_dilation,
-                 *nchw, TRANSPOSE_CRASH)),
+                 *nchw, OWN_CHANNELS_FIRST, OWN_DILATION, TRANSPOSE_CRASH)),
             Api(f"keras.layers.MaxPooling{n}D", FRAMEWORK, "max_pool", n,
                 keras_layer(f"MaxPooling{n}D"), pools + pool3d + (STRINGS_ONLY,)),
             Api(f"keras.layers.AveragePooling{n}D", FRAMEWORK, "avg_pool", n,
@@ -689,14 +717,15 @@ def apis() -> list[Api]:
         ]
     result += [
         Api("tensorflow.nn.depthwise_conv2d", FRAMEWORK, "conv", 2, nn_depthwise,
-            (PADDING_MODE, *nchw, NOT_DEPTHWISE, UNEQUAL_STRIDES, UNEQUAL_STRIDES_FLOAT16,
-             DEPTHWISE_ROW_STRIDE, CRASH)),
+            (PADDING_MODE, *nchw, OWN_CHANNELS_FIRST, NOT_DEPTHWISE, UNEQUAL_STRIDES,
+             UNEQUAL_STRIDES_FLOAT16, OWN_UNEQUAL_STRIDES, DEPTHWISE_ROW_STRIDE, CRASH)),
         Api("keras.layers.DepthwiseConv2D", FRAMEWORK, "conv", 2,
             keras_layer("DepthwiseConv2D"),
             # unequal strides as tf.nn.depthwise_conv2d: oneDNN runs them (wrong only where
             # its brgemm row bug is), TF's own kernels raise
             (PADDING_MODE, NOT_DEPTHWISE, STRINGS_ONLY, KERAS_UNEQUAL_STRIDES,
-             KERAS_UNEQUAL_STRIDES_FLOAT16, DEPTHWISE_ROW_STRIDE, CRASH)),
+             KERAS_UNEQUAL_STRIDES_FLOAT16, KERAS_OWN_UNEQUAL_STRIDES, DEPTHWISE_ROW_STRIDE,
+             CRASH)),
     ]
     return [dataclasses.replace(api, numerics=numerics, backward=differentiated(api.call),
                                 backward_numerics=backward_numerics,

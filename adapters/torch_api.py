@@ -337,11 +337,15 @@ def backward_numerics(case: Case, machine: dict | None = None) -> Numerics | Non
     """What torch's backward pass computes float16/bfloat16 gradients in, where it differs from
     the forward pass: max and average pooling add the cotangents of overlapping windows in the
     storage type, and so does the fold-back through reflect/replicate/circular padding
-    (measured: 1-4 ulps of float16 past the float32-accumulation bound, Sapphire Rapids)."""
+    (measured: 1-4 ulps of float16 past the float32-accumulation bound, Sapphire Rapids). On a
+    CPU without AVX-512, where oneDNN has no half-precision conv kernels, a conv's gradients go
+    through torch's own col2im, which adds the columns in the storage type (measured, AVX2-only
+    AMD EPYC: a bfloat16 input gradient 1.4x past the float32-accumulation bound)."""
     if case.dtype.name not in HALF_PRECISION:
         return None
-    if case.op in ("max_pool", "avg_pool") or (case.op == "conv"
-                                               and case.padding_mode != "zeros"):
+    facts = environment.facts() if machine is None else environment.derive_facts(machine)
+    if case.op in ("max_pool", "avg_pool") or (case.op == "conv" and (
+            case.padding_mode != "zeros" or not facts["avx512bw"])):
         return accumulating_in_storage(case.dtype.name)
     return None
 

@@ -8,6 +8,11 @@ vendor_id\t: AuthenticAMD
 model name\t: AMD EPYC 9R14 96-Core Processor
 flags\t\t: fpu sse4_2 avx avx2 fma f16c avx512f avx512dq avx512bw avx512vl avx512_bf16 avx512_vnni
 """
+EPYC_AVX2 = """processor\t: 0
+vendor_id\t: AuthenticAMD
+model name\t: AMD EPYC
+flags\t\t: fpu fma sse4_2 avx f16c avx2 sha_ni
+"""
 XEON = """processor\t: 0
 model name\t: Intel(R) Xeon(R) Processor
 flags\t\t: fpu sse4_2 avx avx2 avx512f avx512bw avx512vl avx_vnni avx512_bf16 amx_bf16 \
@@ -37,7 +42,19 @@ def test_facts_tell_the_two_machine_kinds_apart():
     assert epyc["avx512f"] and epyc["avx512_bf16"] and not epyc["avx512_fp16"]
     assert not epyc["amx"] and not epyc["onednn_amx"]
     assert xeon["amx"] and xeon["onednn_amx"] and xeon["avx512_fp16"]
-    assert epyc["tf_onednn"] and xeon["tf_onednn"]  # TensorFlow's default on x86 Linux
+    assert epyc["tf_onednn"] and xeon["tf_onednn"]  # TensorFlow's default with VNNI/BF16/AMX
+
+
+def test_tensorflow_runs_onednn_by_default_only_with_neural_network_features():
+    avx2 = environment.derive_facts(machine(EPYC_AVX2))  # measured: NCHW conv2d unimplemented
+    assert avx2["avx2"] and not avx2["avx512f"] and not avx2["tf_onednn"]
+    assert environment.derive_facts(machine(EPYC_AVX2, TF_ENABLE_ONEDNN_OPTS="1"))["tf_onednn"]
+    assert environment.derive_facts(machine(EPYC_AVX2, TF_ENABLE_ONEDNN_OPTS="True"))[
+        "tf_onednn"]
+    assert not environment.derive_facts(machine(XEON, TF_ENABLE_ONEDNN_OPTS="FALSE"))[
+        "tf_onednn"]
+    # a value TF does not read as a boolean leaves its default (it warns)
+    assert environment.derive_facts(machine(XEON, TF_ENABLE_ONEDNN_OPTS="yes"))["tf_onednn"]
 
 
 def test_steering_variables_change_the_facts():
