@@ -164,6 +164,9 @@ class Api:
     # the names the framework's call takes, where it is no Python callable (an ONNX operator's
     # inputs and attributes); default: the signature of resolve()
     parameters: Callable[[], list[str]] | None = None
+    # what the API needs on this machine beyond its framework (torch.compile: a C++ compiler):
+    # () -> why it cannot run here, or None when it can
+    unavailable: Callable[[], str | None] | None = None
 
     @property
     def id(self) -> str:
@@ -182,6 +185,10 @@ class Api:
     @property
     def version(self) -> str | None:
         return installed_version(self.framework)
+
+    def why_unavailable(self) -> str | None:
+        """Why this API cannot run on this machine though its framework is installed, if so."""
+        return self.unavailable() if self.unavailable else None
 
     def resolve(self) -> Callable:
         """The framework callable this API names (imports the framework)."""

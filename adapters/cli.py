@@ -61,8 +61,14 @@ def run(args) -> int:
     for op in ops:
         if op not in OPS:
             raise SystemExit(f"--ops: {op!r} is not one of {', '.join(OPS)}")
+    chosen_backends = args.backends.split(",") if args.backends else None
+    for backend in chosen_backends or ():
+        if backend not in (EAGER, *BACKENDS):
+            raise SystemExit(f"--backends: {backend!r} is not one of "
+                             f"{', '.join([EAGER, *BACKENDS])}")
     apis = [api for fw in selected_frameworks(args.frameworks) for api in framework_apis(fw)
-            if api.op in ops]
+            if api.op in ops and (not chosen_backends or api.backend_name in chosen_backends)]
+    apis = runnable(apis)
     peer = relative_to(args.relative_to)
     sweeps = []
     start = time.perf_counter()
@@ -83,13 +89,28 @@ def run(args) -> int:
     print_table(sweeps)
     settings = {"examples": args.examples, "seed": args.seed, "ops": ops, "layers": args.layers,
                 "relative_to": peer, "device": args.device, "backward": args.backward,
-                "frameworks": selected_frameworks(args.frameworks)}
+                "frameworks": selected_frameworks(args.frameworks),
+                "backends": chosen_backends or "all"}
     for path in args.report or []:
         report.write(path, sweeps, settings)
         print(f"report written: {path}")
     failed = [s for s in sweeps if s.status == parity.FAIL]
     save_failures(failed, pathlib.Path(args.save_failures))
     return 1 if failed else 0
+
+
+def runnable(apis) -> list:
+    """The APIs that can run on this machine; each backend that cannot is skipped, saying why."""
+    kept, skipped = [], {}
+    for api in apis:
+        reason = api.why_unavailable()
+        if reason:
+            skipped[(api.framework, api.backend_name)] = reason
+        else:
+            kept.append(api)
+    for (framework, backend), reason in skipped.items():
+        print(f"skipped {framework} under {backend}: {reason}")
+    return kept
 
 
 def placed(apis, device: str) -> list:
@@ -153,8 +174,12 @@ def frameworks(args) -> int:
             continue
         build = ", ".join(f"{k}={v}" for k, v in environment.framework_facts(name).items())
         print(f"{name} {installed[name]} ({build})")
-        compiled = sorted({api.backend for api in framework_apis(name)} - {""})
-        print("  backends: " + ", ".join([EAGER, *(f"{b} ({BACKENDS[b]})" for b in compiled)]))
+        apis = framework_apis(name)
+        compiled = sorted({api.backend for api in apis} - {""})
+        missing = {api.backend: api.why_unavailable() for api in apis if api.why_unavailable()}
+        print("  backends: " + ", ".join([EAGER, *(
+            f"{b} ({BACKENDS[b]}{': unavailable here, ' + missing[b] if b in missing else ''})"
+            for b in compiled)]))
         for api in framework_apis(name):
             limits = "; ".join(limit_text(api, lim, here=True)
                                for lim in api.versioned_limits()) or "no limits"
@@ -229,6 +254,8 @@ def main(argv=None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     run_parser = commands.add_parser("run", help="sweep every op over every installed API")
     run_parser.add_argument("--frameworks", help="comma-separated (default: all installed)")
+    run_parser.add_argument("--backends", help="comma-separated, of "
+                            f"{', '.join([EAGER, *BACKENDS])} (default: all)")
     run_parser.add_argument("--ops", help=f"comma-separated, of {', '.join(OPS)}")
     run_parser.add_argument("--examples", type=int, default=100, help="cases per API")
     run_parser.add_argument("--seed", type=int, default=0, help="Hypothesis seed")

@@ -28,6 +28,9 @@ def pytest_addoption(parser):
     group = parser.getgroup("convparity", "framework parity (convparity)")
     group.addoption("--parity-frameworks", default=None, metavar="NAMES",
                     help="comma-separated frameworks to check (default: every installed one)")
+    group.addoption("--parity-backends", default=None, metavar="NAMES",
+                    help="comma-separated backends to check: eager and the compiled ones "
+                         "(jit, xla, compile; default: every one)")
     group.addoption("--parity-examples", type=int, default=100, metavar="N",
                     help="Hypothesis examples per framework API (default 100)")
     group.addoption("--parity-report", action="append", default=[], metavar="PATH",
@@ -61,8 +64,31 @@ def pytest_report_header(config):
 
 def selected(config, framework: str) -> bool:
     """Whether ``--parity-frameworks`` includes ``framework``."""
-    names = config.getoption("parity_frameworks")
-    return not names or framework in {n.strip() for n in names.split(",")}
+    return chosen(config.getoption("parity_frameworks"), framework)
+
+
+def chosen(names: str | None, name: str) -> bool:
+    """Whether the comma-separated ``names`` (None: every one) include ``name``."""
+    return not names or name in {n.strip() for n in names.split(",")}
+
+
+def skip_unless_runnable(config, api) -> None:
+    """Skips the running test, saying why, unless ``api`` can run here and was chosen: its
+    framework installed and in ``--parity-frameworks``, its backend in ``--parity-backends``,
+    and what it needs on this machine found."""
+    import pytest
+
+    from convparity.adapters.registry import is_installed
+
+    if not is_installed(api.framework):
+        pytest.skip(f"{api.framework} is not installed")
+    if not selected(config, api.framework):
+        pytest.skip(f"{api.framework} is not in --parity-frameworks")
+    if not chosen(config.getoption("parity_backends"), api.backend_name):
+        pytest.skip(f"{api.backend_name} is not in --parity-backends")
+    reason = api.why_unavailable()
+    if reason:
+        pytest.skip(reason)
 
 
 def pytest_terminal_summary(terminalreporter, config):

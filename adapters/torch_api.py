@@ -7,6 +7,9 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
+import importlib
+import os
+import shutil
 import sys
 
 import numpy as np
@@ -14,6 +17,7 @@ import numpy as np
 from convparity.adapters import environment
 from convparity.adapters.api import (
     CRASHES,
+    DIFFERS,
     HALF_PADDING_ONLY_WINDOW,
     NO_PARAMETER,
     RAISES,
@@ -115,27 +119,71 @@ def pool_padding(case: Case):
 
 
 # -- calls -------------------------------------------------------------------------------------
-def functional(name: str):
+def functional(name: str, compiled: bool = False):
     def call(case: Case):
-        F = torch().nn.functional
+        fn = getattr(torch().nn.functional, name)
+        fn = inductor_compiled(fn) if compiled else fn
         x = tensor(case.input, case.data_format)
         if case.op == "conv":
-            y = getattr(F, name)(x, tensor(case.weight), tensor(case.bias), case.strides,
-                                 conv_padding(case), case.dilations, case.groups)
+            y = fn(x, tensor(case.weight), tensor(case.bias), case.strides,
+                   conv_padding(case), case.dilations, case.groups)
         elif case.op == "conv_transpose":
-            y = getattr(F, name)(x, tensor(case.weight), tensor(case.bias), case.strides,
-                                 transpose_padding(case), case.output_padding, case.groups,
-                                 case.dilations)
+            y = fn(x, tensor(case.weight), tensor(case.bias), case.strides,
+                   transpose_padding(case), case.output_padding, case.groups, case.dilations)
         elif case.op == "max_pool":
-            y = getattr(F, name)(x, case.kernel, case.strides, pool_padding(case),
-                                 case.dilations, case.ceil_mode)
+            y = fn(x, case.kernel, case.strides, pool_padding(case), case.dilations,
+                   case.ceil_mode)
         else:
             extra = {} if case.ndim == 1 else {"divisor_override": case.divisor_override}
-            y = getattr(F, name)(x, case.kernel, case.strides, pool_padding(case),
-                                 case.ceil_mode, case.count_include_pad, **extra)
+            y = fn(x, case.kernel, case.strides, pool_padding(case), case.ceil_mode,
+                   case.count_include_pad, **extra)
         return output(y, case)
 
     return call
+
+
+# -- torch.compile (inductor: C++ generated and compiled on CPU) -------------------------------
+def no_cxx_compiler() -> str | None:
+    """Why torch.compile cannot run here: inductor compiles C++ on CPU, with ``$CXX`` or else
+    g++; None when that compiler is found."""
+    compiler = os.environ.get("CXX", "g++")
+    if shutil.which(compiler):
+        return None
+    return f"torch.compile's inductor needs a C++ compiler on CPU: {compiler!r} was not found"
+
+
+@functools.cache
+def inductor():
+    """torch with inductor set up once: one compile thread (2-core machines), and a recompile
+    limit that raises instead of falling back to eager for the rest of the process."""
+    t = torch()
+    importlib.import_module("torch._dynamo").config.fail_on_recompile_limit_hit = True
+    importlib.import_module("torch._inductor.config").compile_threads = 1
+    return t
+
+
+def inductor_compiled(fn):
+    """``fn`` compiled afresh for this call by ``torch.compile`` (whole graph, static shapes),
+    dynamo's caches reset first: past 8 configurations of one function dynamo runs it eager.
+    Raises what the op raised while traced, and unless one new graph was compiled and run."""
+    def run(*args, **kwargs):
+        from torch._dynamo.utils import counters
+
+        t = inductor()
+        t._dynamo.reset()
+        graphs = counters["stats"]["unique_graphs"]
+        try:
+            y = t.compile(fn, fullgraph=True, dynamic=False)(*args, **kwargs)
+        except t._dynamo.exc.TorchDynamoException as error:
+            # what the op raised while dynamo traced it (on fake tensors), as eager raises it
+            if error.__cause__ is not None:
+                raise error.__cause__ from error
+            raise
+        if counters["stats"]["unique_graphs"] != graphs + 1:
+            raise RuntimeError(f"torch.compile ran {fn.__name__} without one new graph")
+        return y
+
+    return run
 
 
 def transpose_padding(case: Case):
@@ -211,6 +259,11 @@ DIVISOR_1D = Limit("avg_pool1d has no divisor_override", NO_PARAMETER,
 AVG3D_HALF = Limit("avg_pool3d is not implemented for float16/bfloat16 on CPU", RAISES,
                    on={"dtype": {"float16", "bfloat16"}},
                    raises=raises("NotImplementedError", "not implemented for '(Half|BFloat16)'"))
+# inductor generates some float16/bfloat16 avg_pool3d itself, and falls back to eager's for others
+COMPILED_AVG3D_HALF = Limit(
+    "avg_pool3d in float16/bfloat16 under inductor: runs where it generates the kernel (a 1x1x1 "
+    "window), raises where it falls back to eager's, which lacks them", DIFFERS,
+    on={"dtype": {"float16", "bfloat16"}})
 AVG3D_SMALL = Limit("avg_pool3d rejects an input smaller than the kernel, padding or not", RAISES,
                     also=lambda c: any(n < k for n, k in zip(c.spatial_size, c.kernel)),
                     raises=raises("RuntimeError", "smaller than kernel size"),
@@ -358,4 +411,10 @@ def apis() -> list[Api]:
                     module_prefer, numerics=numerics, backward=differentiated(module(module_name)),
                     backward_numerics=backward_numerics),
             ]
+            compiled_limits = tuple(COMPILED_AVG3D_HALF if lim is AVG3D_HALF else lim
+                                    for lim in F_limits)
+            result.append(Api(f"torch.nn.functional.{F_name}", FRAMEWORK, kind, n,
+                              functional(F_name, compiled=True), compiled_limits, prefer,
+                              numerics=numerics, backend="compile",
+                              unavailable=no_cxx_compiler))
     return result

@@ -46,6 +46,21 @@ def test_frameworks_lists_versions_and_limits(tmp_path):
 def test_bad_options_are_refused(tmp_path):
     done = convparity("run", "--ops", "deconv", cwd=tmp_path)
     assert done.returncode != 0 and "--ops: 'deconv' is not one of" in done.stderr
+    done = convparity("run", "--backends", "eager,jitted", cwd=tmp_path)
+    assert done.returncode != 0 and "--backends: 'jitted' is not one of eager, " in done.stderr
+
+
+@pytest.mark.skipif(not is_installed("torch"), reason="torch is not installed")
+def test_a_backend_that_cannot_run_here_is_listed_and_skipped_saying_why(monkeypatch, capsys):
+    monkeypatch.setenv("CXX", "no-such-c++")  # inductor's C++ compiler on CPU
+    why = "torch.compile's inductor needs a C++ compiler on CPU: 'no-such-c++' was not found"
+    assert cli.main(["frameworks"]) == 0
+    assert f"compile (torch.compile (inductor, C++ on CPU): unavailable here, {why})" in (
+        capsys.readouterr().out)
+    assert cli.main(["run", "--frameworks", "torch", "--backends", "compile", "--ops",
+                     "max_pool", "--examples", "2"]) == 0
+    out = capsys.readouterr().out
+    assert f"skipped torch under compile: {why}" in out and "max_pool2d" not in out
 
 
 def test_a_failure_exits_1_saves_the_case_and_repro_reruns_it(tmp_path, monkeypatch, capsys):
@@ -65,8 +80,8 @@ def test_a_failure_exits_1_saves_the_case_and_repro_reruns_it(tmp_path, monkeypa
 
 @pytest.mark.skipif(not is_installed("torch"), reason="torch is not installed")
 def test_run_layers_sweeps_the_zoo_for_the_apis_it_reaches(tmp_path):
-    done = convparity("run", "--frameworks", "torch", "--ops", "max_pool", "--layers",
-                      "--examples", "3", "--report", "r.json", cwd=tmp_path)
+    done = convparity("run", "--frameworks", "torch", "--backends", "eager", "--ops",
+                      "max_pool", "--layers", "--examples", "3", "--report", "r.json", cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     data = json.loads((tmp_path / "r.json").read_text())
     # the zoo has a 2-D max pool only (ResNet-50's, after the stem)
@@ -77,8 +92,9 @@ def test_run_layers_sweeps_the_zoo_for_the_apis_it_reaches(tmp_path):
 
 @pytest.mark.skipif(not is_installed("torch"), reason="torch is not installed")
 def test_run_backward_reports_both_passes_per_api(tmp_path):
-    done = convparity("run", "--frameworks", "torch", "--ops", "avg_pool", "--backward",
-                      "--examples", "3", "--report", "r.json", "--report", "r.md", cwd=tmp_path)
+    done = convparity("run", "--frameworks", "torch", "--backends", "eager", "--ops",
+                      "avg_pool", "--backward", "--examples", "3", "--report", "r.json",
+                      "--report", "r.md", cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     results = json.loads((tmp_path / "r.json").read_text())["results"]
     pairs = {(r["api"], r["direction"]) for r in results}

@@ -1,5 +1,6 @@
 """The pytest plugin, loaded through its entry point in a fresh pytest run."""
 
+import importlib.util
 import subprocess
 import sys
 
@@ -66,3 +67,37 @@ def test_loading_imports_no_framework(tmp_path):
              "    assert not {'torch', 'tensorflow', 'scipy'} & set(sys.modules)\n")
     done = run_pytest(tmp_path, test=check)
     assert done.returncode == 0, done.stdout
+
+
+SELECTION = """
+import dataclasses
+from convparity.adapters.pytest_plugin import skip_unless_runnable
+from convparity.adapters.registry import get_api
+
+api = get_api("scipy.signal.correlate2d")
+
+def test_eager(pytestconfig):
+    skip_unless_runnable(pytestconfig, api)
+
+def test_jit(pytestconfig):
+    skip_unless_runnable(pytestconfig, dataclasses.replace(api, backend="jit"))
+
+def test_needs_a_widget(pytestconfig):
+    skip_unless_runnable(pytestconfig, dataclasses.replace(api, unavailable=lambda: "no widget"))
+
+def test_other_framework(pytestconfig):
+    skip_unless_runnable(pytestconfig, dataclasses.replace(api, framework="torch"))
+"""
+
+
+@pytest.mark.skipif(importlib.util.find_spec("scipy") is None, reason="scipy is not installed")
+def test_selection_by_framework_and_backend_and_what_an_api_needs(tmp_path):
+    done = run_pytest(tmp_path, "-rs", "--parity-backends=eager", "--parity-frameworks=scipy",
+                      test=SELECTION)
+    assert "1 passed, 3 skipped" in done.stdout, done.stdout
+    for reason in ("jit is not in --parity-backends", "no widget",
+                   "torch is not in --parity-frameworks"):
+        assert reason in done.stdout
+    done = run_pytest(tmp_path, "-rs", test=SELECTION)  # default: every framework and backend
+    assert done.returncode == 0 and "no widget" in done.stdout, done.stdout
+    assert "not in --parity" not in done.stdout

@@ -6,7 +6,8 @@ import pytest
 from hypothesis import settings
 
 from convparity.adapters import parity
-from convparity.adapters.registry import all_apis, is_installed
+from convparity.adapters.pytest_plugin import skip_unless_runnable
+from convparity.adapters.registry import all_apis
 from convparity.reference.layers import LAYERS
 from convparity.reference.strategies import layer_cases
 
@@ -16,9 +17,8 @@ APIS = [api for api in all_apis()
 
 @pytest.mark.parametrize("values", ["integers", "normal"])
 @pytest.mark.parametrize("api", APIS, ids=[api.id for api in APIS])
-def test_real_layers_agree_with_the_oracle(api, values):
-    if not is_installed(api.framework):
-        pytest.skip(f"{api.framework} is not installed")
+def test_real_layers_agree_with_the_oracle(api, values, pytestconfig):
+    skip_unless_runnable(pytestconfig, api)
     names = [layer.name for layer in LAYERS if layer.op == api.op and layer.ndim == api.ndim]
     examples = max(4, settings().max_examples // 25)
     result = parity.sweep(api, max_examples=examples, cases=layer_cases(names, values=values))

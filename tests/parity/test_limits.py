@@ -25,7 +25,8 @@ from convparity.adapters.api import (
     RAISES,
     case_strategy,
 )
-from convparity.adapters.registry import all_apis, is_installed
+from convparity.adapters.pytest_plugin import skip_unless_runnable
+from convparity.adapters.registry import all_apis
 from convparity.reference.testing import check_against_reference
 
 PAIRS = [(api, limit) for api in all_apis() for limit in api.limits]
@@ -42,9 +43,8 @@ def parameters(fn) -> str:
 
 @pytest.mark.parametrize("api, limit", PAIRS,
                          ids=[f"{api.id}: {limit.reason[:50]}" for api, limit in PAIRS])
-def test_claimed_limit_is_real(api, limit):
-    if not is_installed(api.framework):
-        pytest.skip(f"{api.framework} is not installed")
+def test_claimed_limit_is_real(api, limit, pytestconfig):
+    skip_unless_runnable(pytestconfig, api)
     if limit not in api.versioned_limits():
         pytest.skip(f"the limit does not hold for {api.framework} {api.version}")
     if limit.depends_on_machine:

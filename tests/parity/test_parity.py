@@ -8,17 +8,14 @@ installed are skipped with the reason; a broken install fails.
 import pytest
 
 from convparity.adapters import parity
-from convparity.adapters.pytest_plugin import selected
-from convparity.adapters.registry import all_apis, is_installed
+from convparity.adapters.pytest_plugin import skip_unless_runnable
+from convparity.adapters.registry import all_apis
 
 APIS = all_apis()
 
 
 @pytest.mark.parametrize("api", APIS, ids=[api.id for api in APIS])
 def test_api_agrees_with_the_oracle(api, pytestconfig):
-    if not is_installed(api.framework):
-        pytest.skip(f"{api.framework} is not installed")
-    if not selected(pytestconfig, api.framework):
-        pytest.skip(f"{api.framework} is not in --parity-frameworks")
+    skip_unless_runnable(pytestconfig, api)
     result = parity.sweep(api, max_examples=pytestconfig.getoption("parity_examples"))
     assert result.counts[parity.AGREE] + result.counts[parity.DIVERGENCE] > 0
