@@ -103,12 +103,17 @@ def simd_max(case: Case, dtype, numerics=None) -> Answer:
     x else x`` keeps a NaN only as the window's last cell, and a NaN before a number gives that
     number; ``m = x if x > m else m`` never takes a NaN; or from the window's first cell, a
     later one only if greater (:func:`first_then_greater_max`: ``[-inf, NaN]`` gives -inf). An
-    all -inf float32 window gives the lowest value on the first two paths."""
+    all -inf float32 window gives the lowest value on the first two paths. Where a window holds
+    a NaN, the first fold's tap order decides which cell comes out, and that order differs by
+    kernel and CPU (ONNX Runtime's 2-D/3-D MaxPool on an AVX2-only EPYC: ``[[0, -4], [NaN,
+    -7]]`` gives -4): any of its cells is accepted there (:func:`nan_window_cells`)."""
     import ml_dtypes
 
     float32 = np.dtype(dtype).name == "float32"
-    kept, taken = simd_folds(case, float(ml_dtypes.finfo(dtype).min) if float32 else -np.inf)
-    return Answer(kept, np.zeros(kept.shape), (taken, first_then_greater_max(case)))
+    start = float(ml_dtypes.finfo(dtype).min) if float32 else -np.inf
+    kept, taken = simd_folds(case, start)
+    return Answer(kept, np.zeros(kept.shape),
+                  (taken, first_then_greater_max(case), *nan_window_cells(case, kept)))
 
 
 def simd_max_padded(case: Case, dtype, numerics=None) -> Answer:
@@ -125,9 +130,37 @@ def simd_max_padded(case: Case, dtype, numerics=None) -> Answer:
     return Answer(kept, np.zeros(kept.shape), (taken, kept_inf, taken_inf))
 
 
-def simd_folds(case: Case, start: float, padding: float | None = None):
-    """Each window folded in tap order from ``start`` both ways, ``m = m if m > x else x`` and
-    ``m = x if x > m else m``; padding cells skipped, or taking part as ``padding``."""
+def nan_window_cells(case: Case, otherwise: np.ndarray) -> list[np.ndarray]:
+    """Per tap of the window: the cell it reads where the window holds a NaN (and the tap is on
+    the input), else ``otherwise``: a fold in an unknown tap order may end on any of them."""
+    from convparity.reference.layout import batched_channels_first
+    from convparity.reference.pooling import pool_geometry
+    from convparity.reference.windows import walk
+
+    x, restore = batched_channels_first(np.asarray(case.input, dtype=np.float64), case.ndim,
+                                        case.data_format)
+    geometry = pool_geometry(x.shape[2:], case.kernel_size, case.stride, case.padding,
+                             case.dilation, case.ceil_mode)
+    xp = geometry.padded(x, np.nan, overhang_value=np.nan)
+    taps = list(walk(geometry.kernel_size, geometry.stride, geometry.dilation,
+                     geometry.out_size))
+    has_nan = np.zeros((*x.shape[:2], *geometry.out_size), dtype=bool)
+    for tap, window in taps:
+        _, inside = geometry.positions(tap)
+        has_nan |= inside & np.isnan(xp[(..., *window)])
+    batched, _ = batched_channels_first(otherwise, case.ndim, case.data_format, name="values")
+    cells = []
+    for tap, window in taps:
+        _, inside = geometry.positions(tap)
+        cells.append(restore(np.where(has_nan & inside, xp[(..., *window)], batched)))
+    return cells
+
+
+def simd_folds(case: Case, start: float, padding: float | None = None,
+               column_major: bool = False):
+    """Each window folded in tap order (row-major, or ``column_major``: height before width)
+    from ``start`` both ways, ``m = m if m > x else x`` and ``m = x if x > m else m``; padding
+    cells skipped, or taking part as ``padding``."""
     from convparity.reference.layout import batched_channels_first
     from convparity.reference.pooling import pool_geometry
     from convparity.reference.windows import walk
@@ -139,8 +172,11 @@ def simd_folds(case: Case, start: float, padding: float | None = None):
     xp = geometry.padded(x, np.nan if padding is None else padding, overhang_value=np.nan)
     kept = np.full((*x.shape[:2], *geometry.out_size), start)
     taken = kept.copy()
-    for tap, window in walk(geometry.kernel_size, geometry.stride, geometry.dilation,
-                            geometry.out_size):
+    taps = list(walk(geometry.kernel_size, geometry.stride, geometry.dilation,
+                     geometry.out_size))
+    if column_major:
+        taps.sort(key=lambda tap_window: (*tap_window[0][:-2], *tap_window[0][-2:][::-1]))
+    for tap, window in taps:
         _, inside = geometry.positions(tap)
         inside = inside if padding is None else True
         seen = xp[(..., *window)]
