@@ -24,6 +24,7 @@ from convparity.adapters.api import (
     NO_PARAMETER,
     RAISES,
     case_strategy,
+    to_numpy,
 )
 from convparity.adapters.pytest_plugin import skip_unless_runnable
 from convparity.adapters.registry import all_apis
@@ -79,7 +80,7 @@ def test_claimed_limit_is_real(api, limit, pytestconfig):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                actual = api.call(case)
+                actual = to_numpy(api.call(case))
         except Exception as error:
             assert limit.raises is None or limit.raises.matches(error), (
                 f"{api.id} raised {type(error).__name__}: {error}\n  for {case.call_repr()}\n"
