@@ -156,11 +156,9 @@ def nan_window_cells(case: Case, otherwise: np.ndarray) -> list[np.ndarray]:
     return cells
 
 
-def simd_folds(case: Case, start: float, padding: float | None = None,
-               column_major: bool = False):
-    """Each window folded in tap order (row-major, or ``column_major``: height before width)
-    from ``start`` both ways, ``m = m if m > x else x`` and ``m = x if x > m else m``; padding
-    cells skipped, or taking part as ``padding``."""
+def simd_folds(case: Case, start: float, padding: float | None = None):
+    """Each window folded in tap order from ``start`` both ways, ``m = m if m > x else x`` and
+    ``m = x if x > m else m``; padding cells skipped, or taking part as ``padding``."""
     from convparity.reference.layout import batched_channels_first
     from convparity.reference.pooling import pool_geometry
     from convparity.reference.windows import walk
@@ -172,11 +170,8 @@ def simd_folds(case: Case, start: float, padding: float | None = None,
     xp = geometry.padded(x, np.nan if padding is None else padding, overhang_value=np.nan)
     kept = np.full((*x.shape[:2], *geometry.out_size), start)
     taken = kept.copy()
-    taps = list(walk(geometry.kernel_size, geometry.stride, geometry.dilation,
-                     geometry.out_size))
-    if column_major:
-        taps.sort(key=lambda tap_window: (*tap_window[0][:-2], *tap_window[0][-2:][::-1]))
-    for tap, window in taps:
+    for tap, window in walk(geometry.kernel_size, geometry.stride, geometry.dilation,
+                            geometry.out_size):
         _, inside = geometry.positions(tap)
         inside = inside if padding is None else True
         seen = xp[(..., *window)]
