@@ -176,7 +176,7 @@ def frameworks(args) -> int:
         print(f"{name} {installed[name]} ({build})")
         apis = framework_apis(name)
         compiled = sorted({api.backend for api in apis} - {""})
-        missing = {api.backend: api.why_unavailable() for api in apis if api.why_unavailable()}
+        missing = {api.backend: reason for api in apis if (reason := api.why_unavailable())}
         print("  backends: " + ", ".join([EAGER, *(
             f"{b} ({BACKENDS[b]}{': unavailable here, ' + missing[b] if b in missing else ''})"
             for b in compiled)]))

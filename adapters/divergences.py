@@ -134,16 +134,8 @@ def nan_window_cells(case: Case, otherwise: np.ndarray) -> list[np.ndarray]:
     """Per tap of the window: the cell it reads where the window holds a NaN (and the tap is on
     the input), else ``otherwise``: a fold in an unknown tap order may end on any of them."""
     from convparity.reference.layout import batched_channels_first
-    from convparity.reference.pooling import pool_geometry
-    from convparity.reference.windows import walk
 
-    x, restore = batched_channels_first(np.asarray(case.input, dtype=np.float64), case.ndim,
-                                        case.data_format)
-    geometry = pool_geometry(x.shape[2:], case.kernel_size, case.stride, case.padding,
-                             case.dilation, case.ceil_mode)
-    xp = geometry.padded(x, np.nan, overhang_value=np.nan)
-    taps = list(walk(geometry.kernel_size, geometry.stride, geometry.dilation,
-                     geometry.out_size))
+    x, xp, geometry, taps, restore = padded_windows(case, np.nan)
     has_nan = np.zeros((*x.shape[:2], *geometry.out_size), dtype=bool)
     for tap, window in taps:
         _, inside = geometry.positions(tap)
@@ -156,9 +148,10 @@ def nan_window_cells(case: Case, otherwise: np.ndarray) -> list[np.ndarray]:
     return cells
 
 
-def simd_folds(case: Case, start: float, padding: float | None = None):
-    """Each window folded in tap order from ``start`` both ways, ``m = m if m > x else x`` and
-    ``m = x if x > m else m``; padding cells skipped, or taking part as ``padding``."""
+def padded_windows(case: Case, pad_value: float):
+    """A pooling case's input batched channels-first (``x``), padded with ``pad_value`` (past
+    a ceil-mode overhang: NaN), its geometry, each tap with the window it reads, and the
+    function that restores the case's layout."""
     from convparity.reference.layout import batched_channels_first
     from convparity.reference.pooling import pool_geometry
     from convparity.reference.windows import walk
@@ -167,11 +160,20 @@ def simd_folds(case: Case, start: float, padding: float | None = None):
                                         case.data_format)
     geometry = pool_geometry(x.shape[2:], case.kernel_size, case.stride, case.padding,
                              case.dilation, case.ceil_mode)
-    xp = geometry.padded(x, np.nan if padding is None else padding, overhang_value=np.nan)
+    xp = geometry.padded(x, pad_value, overhang_value=np.nan)
+    taps = list(walk(geometry.kernel_size, geometry.stride, geometry.dilation,
+                     geometry.out_size))
+    return x, xp, geometry, taps, restore
+
+
+def simd_folds(case: Case, start: float, padding: float | None = None):
+    """Each window folded in tap order from ``start`` both ways, ``m = m if m > x else x`` and
+    ``m = x if x > m else m``; padding cells skipped, or taking part as ``padding``."""
+    x, xp, geometry, taps, restore = padded_windows(
+        case, np.nan if padding is None else padding)
     kept = np.full((*x.shape[:2], *geometry.out_size), start)
     taken = kept.copy()
-    for tap, window in walk(geometry.kernel_size, geometry.stride, geometry.dilation,
-                            geometry.out_size):
+    for tap, window in taps:
         _, inside = geometry.positions(tap)
         inside = inside if padding is None else True
         seen = xp[(..., *window)]
