@@ -97,55 +97,29 @@ def nan_ignored(case: Case, dtype, numerics=None) -> Answer:
     return Answer(lowest, np.zeros_like(y), (y,) if half else ())
 
 
-def simd_max(case: Case, dtype, numerics=None) -> Answer:
-    """Max pooling as a SIMD max folds each window in tap order, by code path (element by
-    element): from the lowest finite value in float32 (from -inf in other types), ``m = m if m >
-    x else x`` keeps a NaN only as the window's last cell, and a NaN before a number gives that
-    number; ``m = x if x > m else m`` never takes a NaN; or from the window's first cell, a
-    later one only if greater (:func:`first_then_greater_max`: ``[-inf, NaN]`` gives -inf). An
-    all -inf float32 window gives the lowest value on the first two paths. Where a window holds
-    a NaN, the first fold's tap order decides which cell comes out, and that order differs by
-    kernel and CPU (ONNX Runtime's 2-D/3-D MaxPool on an AVX2-only EPYC: ``[[0, -4], [NaN,
-    -7]]`` gives -4): any of its cells is accepted there (:func:`nan_window_cells`)."""
-    import ml_dtypes
+def mlas_max(case: Case, dtype, numerics=None) -> Answer:
+    """ONNX Runtime's max pool as MLAS's float32 kernels fold each window, exactly
+    (:mod:`convparity.adapters.mlas_pool`), rounded to ``dtype`` (float16: the lowest float32
+    value becomes -inf)."""
+    from convparity.adapters.mlas_pool import mlas_max_pool
 
-    float32 = np.dtype(dtype).name == "float32"
-    start = float(ml_dtypes.finfo(dtype).min) if float32 else -np.inf
-    kept, taken = simd_folds(case, start)
-    return Answer(kept, np.zeros(kept.shape),
-                  (taken, first_then_greater_max(case), *nan_window_cells(case, kept)))
+    with np.errstate(over="ignore"):
+        values = mlas_max_pool(case).astype(np.float32).astype(dtype).astype(np.float64)
+    return Answer(values, np.zeros(values.shape))
 
 
 def simd_max_padded(case: Case, dtype, numerics=None) -> Answer:
-    """:func:`simd_max`'s two folds over windows whose padding cells hold the lowest finite
-    value of ``dtype`` (Eigen's patches, as TF's own 3-D max pool takes them), from that value or
-    from -inf (measured, float32: channels in whole 8-lane vectors fold ``m = x if x > m else m``
-    from -inf, so ``[NaN, NaN]`` gives -inf; the rest ``m = m if m > x else x``, so ``[6, NaN]``
-    gives NaN and ``[-7, NaN, padding]`` the lowest value)."""
+    """The two SIMD max folds of :func:`simd_folds` over windows whose padding cells hold the
+    lowest finite value of ``dtype`` (Eigen's patches, as TF's own 3-D max pool takes them), from
+    that value or from -inf (measured, float32: channels in whole 8-lane vectors fold ``m = x if
+    x > m else m`` from -inf, so ``[NaN, NaN]`` gives -inf; the rest ``m = m if m > x else x``,
+    so ``[6, NaN]`` gives NaN and ``[-7, NaN, padding]`` the lowest value)."""
     import ml_dtypes
 
     lowest = float(ml_dtypes.finfo(dtype).min)
     kept, taken = simd_folds(case, lowest, padding=lowest)
     kept_inf, taken_inf = simd_folds(case, -np.inf, padding=lowest)
     return Answer(kept, np.zeros(kept.shape), (taken, kept_inf, taken_inf))
-
-
-def nan_window_cells(case: Case, otherwise: np.ndarray) -> list[np.ndarray]:
-    """Per tap of the window: the cell it reads where the window holds a NaN (and the tap is on
-    the input), else ``otherwise``: a fold in an unknown tap order may end on any of them."""
-    from convparity.reference.layout import batched_channels_first
-
-    x, xp, geometry, taps, restore = padded_windows(case, np.nan)
-    has_nan = np.zeros((*x.shape[:2], *geometry.out_size), dtype=bool)
-    for tap, window in taps:
-        _, inside = geometry.positions(tap)
-        has_nan |= inside & np.isnan(xp[(..., *window)])
-    batched, _ = batched_channels_first(otherwise, case.ndim, case.data_format, name="values")
-    cells = []
-    for tap, window in taps:
-        _, inside = geometry.positions(tap)
-        cells.append(restore(np.where(has_nan & inside, xp[(..., *window)], batched)))
-    return cells
 
 
 def padded_windows(case: Case, pad_value: float):
@@ -205,15 +179,19 @@ def padded_as(case: Case, pairs) -> Case:
                         padding=tuple((max(lo, 0), max(hi, 0)) for lo, hi in pairs))
 
 
-def _unclamped_same(case: Case, reach, floor: bool = False) -> Case:
+def _unclamped_same(case: Case, reach, floor: bool = False, truncated: bool = False) -> Case:
     """SAME with ``total = (ceil(n/s)-1)*s + reach(k, d) - n`` not clamped at 0, split as C++
     divides, ``lo = total/2`` rounded toward zero (``floor``: rounded down), ``hi = total -
-    lo``."""
+    lo``. ``truncated``: the output count ``(n + total - span)/s + 1`` divides as C++ does,
+    toward zero, so where the dilated kernel's ``span`` overruns the padded input by less than
+    a stride one window still runs, over the input cells it reaches."""
     pairs = []
     for n, k, s, d in zip(case.spatial_size, case.kernel, case.strides, case.dilations):
         total = (math.ceil(n / s) - 1) * s + reach(k, d) - n
         lo = total // 2 if total >= 0 or floor else -(-total // 2)
-        pairs.append((lo, total - lo))
+        span = (k - 1) * d + 1
+        hi = max(total - lo, span - n - lo) if truncated else total - lo
+        pairs.append((lo, hi))
     return padded_as(case, pairs)
 
 
@@ -306,8 +284,9 @@ def same_unclamped_up(case: Case) -> Case:
 def same_undilated(case: Case) -> Case:
     """SAME padding sized for the undilated kernel, ``total = (ceil(n/s)-1)*s + k - n`` (not
     clamped at 0) split as in :func:`same_unclamped`, then the dilated windows over it (fewer
-    outputs where the dilated kernel needs more padding)."""
-    return _unclamped_same(case, lambda k, d: k)
+    outputs where the dilated kernel needs more padding; the count rounded toward zero, so at
+    least one)."""
+    return _unclamped_same(case, lambda k, d: k, truncated=True)
 
 
 def pads_regrouped(case: Case) -> Case:
@@ -365,7 +344,7 @@ RULES: dict[str, Callable[..., Answer]] = {
         ("lowest_for_neg_inf", lowest_for_neg_inf), ("bias_on_last_axis", bias_on_last_axis),
         ("first_then_greater", first_then_greater_max), ("first_group_bias", first_group_bias),
         ("nan_dropped", nan_dropped)]
-} | {"space_to_batch": space_to_batch, "nan_ignored": nan_ignored, "simd_max": simd_max,
+} | {"space_to_batch": space_to_batch, "nan_ignored": nan_ignored, "mlas_max": mlas_max,
      "simd_max_padded": simd_max_padded, "nan_ignored_mean": nan_ignored_mean}
 
 INSTEAD = (*REREAD, *RULES)
@@ -373,7 +352,7 @@ INSTEAD = (*REREAD, *RULES)
 
 def check_instead(names: str) -> str:
     """``names`` validated: rereads joined by ``+``, then at most one rule (``"same_undilated+
-    simd_max"``); ``ValueError`` otherwise."""
+    mlas_max"``); ``ValueError`` otherwise."""
     *rereads, last = names.split("+") if isinstance(names, str) else [names]
     if not all(name in REREAD for name in rereads) or last not in INSTEAD:
         raise ValueError(f"instead={names!r}: expected one of {', '.join(INSTEAD)}, or "

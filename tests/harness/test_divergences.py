@@ -162,6 +162,13 @@ def test_the_unclamped_same_rereads_by_hand():
     # undilated total (1-1)*3 + 1 - 3 = -2 halves to -1: the window starts at x[1]
     assert values(divergences.same_undilated, [6, 2, 0], kernel_size=1, stride=3,
                   dilation=2) == [2.0]
+    # total (1-1)*3 + 2 - 3 = -1: pads (0, -1) leave 2 cells for a span-3 window; the count
+    # (3 - 1 - 3)/3 + 1 rounds toward zero to 1: one window over x[0], x[2] (seen in ONNX
+    # Runtime 1.32, a 3x3 input, kernel 2, stride (1, 3), dilation 2, SAME_UPPER)
+    assert values(divergences.same_undilated, [6, 2, 0], kernel_size=2, stride=3,
+                  dilation=2) == [6.0]
+    assert values(divergences.same_undilated, [0, 2, 7], kernel_size=2, stride=3,
+                  dilation=2) == [7.0]
     # total (1-1)*2 + 1 - 2 = -1: toward zero crops 0 cells, rounded down crops 1
     assert values(divergences.same_unclamped, [1, 2], kernel_size=1, stride=2) == [1.0]
     assert values(divergences.same_unclamped_up, [1, 2], kernel_size=1, stride=2) == [2.0]
