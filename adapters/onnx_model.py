@@ -72,8 +72,9 @@ def inputs(case: Case) -> dict[str, np.ndarray]:
     return found
 
 
-def model(case: Case):
-    """``case`` as a one-node ``ModelProto`` whose output ``Y`` has the oracle's shape."""
+def model(case: Case, opset: int = OPSET):
+    """``case`` as a one-node ``ModelProto`` of the ai.onnx ``opset`` whose output ``Y`` has the
+    oracle's shape."""
     helper = onnx().helper
     arrays = inputs(case)
     kind = element_type(case.dtype)
@@ -82,7 +83,7 @@ def model(case: Case):
         [node], "convparity",
         [helper.make_tensor_value_info(name, kind, a.shape) for name, a in arrays.items()],
         [helper.make_tensor_value_info("Y", kind, None)])
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
                              ir_version=IR_VERSION)
 
 

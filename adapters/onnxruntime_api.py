@@ -14,9 +14,14 @@ from convparity.adapters.onnx_model import (
     NO_PADDING_MODE,
     output_padding_not_below_stride,
 )
+from convparity.adapters.versions import in_range
 from convparity.reference.case import Case
 
 FRAMEWORK = "onnxruntime"
+
+# The newest ai.onnx opset each ONNX Runtime release runs (its compatibility table: 1.20 refuses
+# an opset-22 model); its models are stamped with the lower of this and onnx_model.OPSET.
+NEWEST_OPSET = ((">=1.21", 22), (">=1.18", 21), (">=1.17", 20), ("", 19))
 
 
 @functools.cache
@@ -26,11 +31,18 @@ def ort():
     return onnxruntime
 
 
+@functools.cache
+def opset() -> int:
+    """The opset this ONNX Runtime's models are stamped with."""
+    newest = next(o for versions, o in NEWEST_OPSET if in_range(ort().__version__, versions))
+    return min(onnx_model.OPSET, newest)
+
+
 def run(case: Case):
     options = ort().SessionOptions()
     options.log_severity_level = 4  # its errors are raised; no log lines on stderr
-    session = ort().InferenceSession(onnx_model.model(case).SerializeToString(), options,
-                                     providers=["CPUExecutionProvider"])
+    session = ort().InferenceSession(onnx_model.model(case, opset()).SerializeToString(),
+                                     options, providers=["CPUExecutionProvider"])
     return session.run(["Y"], onnx_model.inputs(case))[0]
 
 
