@@ -86,13 +86,17 @@ def run(args) -> int:
                                    derandomize=False, raise_on_failure=False, cases=cases,
                                    peer=peer, backward=backward))
     progress(len(jobs), len(jobs), f"done in {time.perf_counter() - start:.0f} s")
-    print_table(sweeps)
     settings = {"examples": args.examples, "seed": args.seed, "ops": ops, "layers": args.layers,
                 "relative_to": peer, "device": args.device, "backward": args.backward,
                 "frameworks": selected_frameworks(args.frameworks),
                 "backends": chosen_backends or "all"}
+    written = report.from_sweeps(sweeps, settings)
+    print_table(written)
+    for s in sweeps:
+        if s.status == parity.FAIL:
+            print(f"\n--- {s.label} ---\n{s.failure or parity.stale_message(s)}")
     for path in args.report or []:
-        report.write(path, sweeps, settings)
+        report.write(path, written)
         print(f"report written: {path}")
     failed = [s for s in sweeps if s.status == parity.FAIL]
     save_failures(failed, pathlib.Path(args.save_failures))
@@ -143,16 +147,13 @@ def layer_names(api) -> list[str]:
     return [layer.name for layer in LAYERS if layer.op == api.op and layer.ndim == api.ndim]
 
 
-def print_table(sweeps) -> None:
-    rows = [(f"{s.api.op} {s.api.ndim}-D", s.label, report.cell(s)) for s in sweeps]
+def print_table(written: report.Report) -> None:
+    rows = [(f"{r['op']} {r['ndim']}-D", r["label"], report.cell(r)) for r in written.rows]
     widths = [max(len(r[i]) for r in rows + [("op", "API", "result")]) for i in range(2)]
     print(f"{'op':<{widths[0]}}  {'API':<{widths[1]}}  result")
     for op, api, result in rows:
         print(f"{op:<{widths[0]}}  {api:<{widths[1]}}  {result}")
-    print(f"\n{report.summary(sweeps)}")
-    for s in sweeps:
-        if s.status == parity.FAIL:
-            print(f"\n--- {s.label} ---\n{s.failure or parity.stale_message(s)}")
+    print(f"\n{report.summary(written)}")
 
 
 def save_failures(failed, folder: pathlib.Path) -> None:

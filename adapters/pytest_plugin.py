@@ -109,6 +109,7 @@ def pytest_terminal_summary(terminalreporter, config):
     for path in config.getoption("parity_report"):
         from convparity.adapters import report
 
-        report.write(path, parity.SESSION_SWEEPS,
-                     {"examples": config.getoption("parity_examples"), "seed": "pytest"})
+        report.write(path, report.from_sweeps(
+            parity.SESSION_SWEEPS, {"examples": config.getoption("parity_examples"),
+                                    "seed": "pytest"}))
         terminalreporter.write_line(f"convparity report written: {path}")

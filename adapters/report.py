@@ -1,6 +1,6 @@
 """Reports of a parity sweep: JSON (machine-readable, versions included), Markdown (for a PR
 comment) and a self-contained HTML page (the matrix, and the error distribution per framework as
-an inline SVG)."""
+an inline SVG). Each renders a :class:`Report`: rows, one per sweep, as the JSON holds them."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ import json
 import math
 import platform
 from collections import defaultdict
+from dataclasses import dataclass, field
 
 from convparity.adapters import environment
+from convparity.adapters.api import EAGER
 from convparity.adapters.parity import AGREE, DIVERGENCE, FAIL, UNSUPPORTED, DtypeStats, Sweep
 from convparity.adapters.registry import installed_frameworks
 
@@ -19,16 +21,38 @@ STATUS_TEXT = {AGREE: "agree", DIVERGENCE: "known divergence", UNSUPPORTED: "not
 STATUS_COLOR = {AGREE: "#2e7d32", DIVERGENCE: "#f9a825", UNSUPPORTED: "#9e9e9e", FAIL: "#c62828"}
 
 
+HISTOGRAM_BINS = 13  # worst error / bound: 0 (<= 1e-6), then half-decades up to 1
+
+
+@dataclass
+class Report:
+    """What the renderers draw: one row per sweep (as :func:`row` writes it), and the header of
+    each run the rows came from (its settings, Python, frameworks and environment): one run, or
+    several merged (:func:`merge`)."""
+
+    rows: list[dict]
+    sources: list[dict] = field(default_factory=list)
+
+
+def from_sweeps(sweeps: list[Sweep], settings: dict) -> Report:
+    """The report of this process's sweeps, with this machine's header."""
+    header = {"settings": settings, "python": platform.python_version(),
+              "frameworks": installed_frameworks(),
+              "environment": environment.everything(tested_frameworks(sweeps))}
+    return Report([row(s) for s in sweeps], [header])
+
+
 def row(sweep: Sweep) -> dict:
     api = sweep.api
     return {
-        "api": api.id, "direction": sweep.direction, "framework": api.framework,
-        "version": api.version, "backend": api.backend_name, "op": api.op,
-        "ndim": api.ndim, "status": sweep.status,
+        "api": api.id, "label": sweep.label, "direction": sweep.direction,
+        "framework": api.framework, "version": api.version, "backend": api.backend_name,
+        "op": api.op, "ndim": api.ndim, "status": sweep.status,
         "counts": dict(sweep.counts), "worst_error_over_bound": finite(sweep.worst_ratio),
         "worst_ulps": finite(sweep.worst_ulps),
+        "error_histogram": histogram(sweep.ratios),
         "unsupported_reasons": dict(sweep.reasons.most_common(3)),
-        "divergences": [d.why for d in sweep.divergences_seen],
+        "divergences": [d.describe() for d in sweep.divergences_seen],
         "stale_divergences": [d.when.text for d in sweep.stale],
         "by_dtype": {dtype: dtype_row(sweep, dtype) for dtype in sweep.dtypes},
         "relative_to": sweep.peer,
@@ -48,110 +72,141 @@ def dtype_row(sweep: Sweep, dtype: str) -> dict:
                                       else finite(stats.worst_relative))}
 
 
+def histogram(ratios) -> list[int]:
+    """How many agreeing cases' worst error / bound fall in each bin: 0 (at most 1e-6), then
+    half-decades from 1e-6 up, the last holding everything from 10**-0.5 on."""
+    counts = [0] * HISTOGRAM_BINS
+    for r in ratios:
+        position = 0 if r <= 1e-6 else min(HISTOGRAM_BINS - 1, int((math.log10(r) + 6) * 2) + 1)
+        counts[position] += 1
+    return counts
+
+
 def finite(x: float):
     return x if math.isfinite(x) else str(x)
 
 
-def to_json(sweeps: list[Sweep], settings: dict) -> str:
-    return json.dumps({
-        "convparity": {"settings": settings, "python": platform.python_version(),
-                       "frameworks": installed_frameworks(),
-                       "environment": environment.everything(tested_frameworks(sweeps))},
-        "results": [row(s) for s in sweeps],
-    }, indent=2)
+def number(x) -> float:
+    """A JSON number back from :func:`finite` (``"inf"``, ``"nan"`` as strings)."""
+    return float(x)
+
+
+def to_json(report: Report) -> str:
+    header = report.sources[0] if len(report.sources) == 1 else {"sources": report.sources}
+    return json.dumps({"convparity": header, "results": report.rows}, indent=2)
 
 
 def tested_frameworks(sweeps: list[Sweep]) -> list[str]:
     return sorted({s.api.framework for s in sweeps} & set(installed_frameworks()))
 
 
-def environment_lines(sweeps: list[Sweep]) -> list[str]:
-    """Where these verdicts were seen: the machine, then each framework's build facts."""
-    lines = [f"Machine: {environment.describe()}."]
-    for name in tested_frameworks(sweeps):
-        facts = ", ".join(f"{k}={v}" for k, v in environment.framework_facts(name).items())
-        lines.append(f"{name}: {facts}.")
-    return lines
+def distinct(items) -> list:
+    """``items`` without repeats, in order."""
+    return list(dict.fromkeys(items))
 
 
-def cell(sweep: Sweep) -> str:
+def environment_lines(report: Report) -> list[str]:
+    """Where these verdicts were seen: each run's machine, then each framework's build facts."""
+    lines = []
+    for source in report.sources:
+        found = source.get("environment", {})
+        if "machine" in found:
+            lines.append(f"Machine: {environment.describe(found['machine'])}.")
+        for name, facts in found.get("frameworks", {}).items():
+            lines.append(f"{name}: {', '.join(f'{k}={v}' for k, v in facts.items())}.")
+    return distinct(lines)
+
+
+def versions(report: Report) -> dict[str, str]:
+    """Each framework's installed version, over every run (several joined by " / ")."""
+    found: dict[str, list] = defaultdict(list)
+    for source in report.sources:
+        for name, version in source.get("frameworks", {}).items():
+            found[name].append(version)
+    return {name: " / ".join(distinct(v)) for name, v in found.items()}
+
+
+def setting(report: Report, name: str) -> str:
+    """A setting over every run (several distinct values joined by ", ")."""
+    return ", ".join(str(v) for v in distinct(source.get("settings", {}).get(name)
+                                              for source in report.sources))
+
+
+def cell(row: dict) -> str:
     """The status with the worst error as a fraction of the bound and in ulps."""
-    text = STATUS_TEXT[sweep.status]
-    if sweep.status in (AGREE, DIVERGENCE) and sweep.ratios:
-        text += f" ({sweep.worst_ratio:.2g} of bound, {sweep.worst_ulps:.3g} ulp)"
-    if sweep.status == UNSUPPORTED and sweep.reasons:
-        text += f": {sweep.reasons.most_common(1)[0][0]}"
+    text = STATUS_TEXT[row["status"]]
+    if row["status"] in (AGREE, DIVERGENCE) and sum(row["error_histogram"]):
+        text += (f" ({number(row['worst_error_over_bound']):.2g} of bound, "
+                 f"{number(row['worst_ulps']):.3g} ulp)")
+    if row["status"] == UNSUPPORTED and row["unsupported_reasons"]:
+        text += f": {next(iter(row['unsupported_reasons']))}"
     return text
 
 
-def per_dtype(sweep: Sweep) -> str:
+def per_dtype(row: dict) -> str:
     """Each dtype's verdict, where it agreed with its worst error as a fraction of the bound, the
     share of correctly rounded outputs and the worst error relative to the peer framework's:
     "bfloat16 fail · float16 agree (0.31 of bound, 99.8% rounded right, 1.2x torch)"."""
     parts = []
-    for dtype in sweep.dtypes:
-        status = sweep.dtype_status(dtype)
-        text = f"{dtype} {STATUS_TEXT[status]}"
-        stats = sweep.stats_by_dtype.get(dtype)
-        if status == AGREE and stats:
-            details = [f"{stats.worst_ratio:.2g} of bound",
-                       f"{100 * stats.correctly_rounded_share:.4g}% rounded right"]
-            if stats.worst_relative is not None:
-                details.append(f"{stats.worst_relative:.2g}x {sweep.peer}")
+    for dtype, stats in row["by_dtype"].items():
+        text = f"{dtype} {STATUS_TEXT[stats['status']]}"
+        if stats["status"] == AGREE and stats["correctly_rounded"] is not None:
+            details = [f"{number(stats['worst_error_over_bound']):.2g} of bound",
+                       f"{100 * stats['correctly_rounded']:.4g}% rounded right"]
+            if stats["worst_error_over_peer"] is not None:
+                details.append(f"{number(stats['worst_error_over_peer']):.2g}x "
+                               f"{row['relative_to']}")
             text += f" ({', '.join(details)})"
         parts.append(text)
     return " · ".join(parts)
 
 
-def tooltip(sweep: Sweep) -> str:
+def tooltip(row: dict) -> str:
     """The cell, the counts, and the divergences seen (their explanations)."""
-    counts = ", ".join(f"{k}: {v}" for k, v in sweep.counts.items())
-    seen = " | ".join(d.describe() for d in sweep.divergences_seen)
-    return (f"{cell(sweep)} [{counts}] per dtype: {per_dtype(sweep)}"
+    counts = ", ".join(f"{k}: {v}" for k, v in row["counts"].items())
+    seen = " | ".join(row["divergences"])
+    return (f"{cell(row)} [{counts}] per dtype: {per_dtype(row)}"
             + (f" Known divergences: {seen}" if seen else ""))
 
 
-def to_markdown(sweeps: list[Sweep], settings: dict) -> str:
-    versions = ", ".join(f"{k} {v}" for k, v in installed_frameworks().items())
-    lines = [f"### convparity: {summary(sweeps)}", "", f"Frameworks: {versions}. "
-             f"Examples per API: {settings.get('examples')}.", "",
-             *(f"{line}  " for line in environment_lines(sweeps)), "",
+def to_markdown(report: Report) -> str:
+    found = ", ".join(f"{k} {v}" for k, v in versions(report).items())
+    lines = [f"### convparity: {summary(report)}", "", f"Frameworks: {found}. "
+             f"Examples per API: {setting(report, 'examples')}.", "",
+             *(f"{line}  " for line in environment_lines(report)), "",
              "| op | API | backend | result | per dtype | agree / divergence / unsupported |",
              "|---|---|---|---|---|---|"]
-    for s in sweeps:
-        c = s.counts
-        lines.append(f"| {s.api.op} {s.api.ndim}-D | `{s.label}` | {s.api.backend_name} | "
-                     f"{cell(s)} | {per_dtype(s)} | "
+    for r in report.rows:
+        c = defaultdict(int, r["counts"])
+        lines.append(f"| {r['op']} {r['ndim']}-D | `{r['label']}` | {r['backend']} | "
+                     f"{cell(r)} | {per_dtype(r)} | "
                      f"{c[AGREE]} / {c[DIVERGENCE]} / {c[UNSUPPORTED]} |")
-    for s in sweeps:
-        if s.status == FAIL:
-            lines += ["", f"<details><summary>{s.label}</summary>", "", "```",
-                      s.failure or "stale divergences: " + ", ".join(d.when.text for d in s.stale),
+    for r in report.rows:
+        if r["status"] == FAIL:
+            lines += ["", f"<details><summary>{r['label']}</summary>", "", "```",
+                      r["failure"] or "stale divergences: " + ", ".join(r["stale_divergences"]),
                       "```", "</details>"]
     return "\n".join(lines) + "\n"
 
 
-def summary(sweeps: list[Sweep]) -> str:
+def summary(report: Report) -> str:
     counts = defaultdict(int)
-    for s in sweeps:
-        counts[s.status] += 1
+    for r in report.rows:
+        counts[r["status"]] += 1
     return ", ".join(f"{counts[k]} {STATUS_TEXT[k]}" for k in (AGREE, DIVERGENCE, UNSUPPORTED,
                                                               FAIL) if counts[k])
 
 
-def histogram_svg(sweeps: list[Sweep], width: int = 520, height: int = 140) -> str:
+def histogram_svg(report: Report, width: int = 520, height: int = 140) -> str:
     """Per framework, the distribution of the worst error per agreeing case as a fraction of its
     bound, on a log axis from 1e-6 to 1 (errors of exactly 0 in the leftmost bin)."""
-    by_framework = defaultdict(list)
-    for s in sweeps:
-        by_framework[s.api.framework].extend(s.ratios)
-    bins = 13
+    by_framework: dict[str, list[int]] = {}
+    for r in report.rows:
+        total = by_framework.setdefault(r["framework"], [0] * HISTOGRAM_BINS)
+        by_framework[r["framework"]] = [a + b for a, b in zip(total, r["error_histogram"])]
+    bins = HISTOGRAM_BINS
     parts = []
-    for framework, ratios in sorted(by_framework.items()):
-        counts = [0] * bins
-        for r in ratios:
-            position = 0 if r <= 1e-6 else min(bins - 1, int((math.log10(r) + 6) * 2) + 1)
-            counts[position] += 1
+    for framework, counts in sorted(by_framework.items()):
         peak = max(counts) or 1
         bar = (width - 40) / bins
         rects = "".join(
@@ -159,7 +214,7 @@ def histogram_svg(sweeps: list[Sweep], width: int = 520, height: int = 140) -> s
             f'width="{bar - 2:.1f}" height="{(height - 45) * c / peak:.1f}" fill="#1565c0">'
             f"<title>{c} cases</title></rect>" for i, c in enumerate(counts))
         parts.append(
-            f'<figure><figcaption>{html.escape(framework)}: {len(ratios)} agreeing cases, worst '
+            f'<figure><figcaption>{html.escape(framework)}: {sum(counts)} agreeing cases, worst '
             f"error / bound (log scale; 0 at the left, 1 at the right)</figcaption>"
             f'<svg width="{width}" height="{height}" role="img">{rects}'
             f'<line x1="30" y1="{height - 25}" x2="{width - 10}" y2="{height - 25}" '
@@ -168,35 +223,37 @@ def histogram_svg(sweeps: list[Sweep], width: int = 520, height: int = 140) -> s
     return "\n".join(parts)
 
 
-def columns(sweeps: list[Sweep]) -> list[tuple[str, str]]:
+def columns(report: Report) -> list[tuple[str, str]]:
     """The matrix's columns: each framework, and beside its eager column each compiled backend
     it ran under."""
-    return sorted({(s.api.framework, s.api.backend) for s in sweeps})
+    return sorted({(r["framework"], r["backend"]) for r in report.rows},
+                  key=lambda column: (column[0], column[1] != EAGER, column[1]))
 
 
-def to_html(sweeps: list[Sweep], settings: dict) -> str:
-    frameworks = columns(sweeps)
-    ops = sorted({(s.api.op, s.api.ndim) for s in sweeps})
+def to_html(report: Report) -> str:
+    frameworks = columns(report)
+    ops = sorted({(r["op"], r["ndim"]) for r in report.rows})
     grid = defaultdict(list)
-    for s in sweeps:
-        grid[(s.api.op, s.api.ndim), (s.api.framework, s.api.backend)].append(s)
+    for r in report.rows:
+        grid[(r["op"], r["ndim"]), (r["framework"], r["backend"])].append(r)
+    found = versions(report)
     header = "".join(
-        f"<th>{html.escape(f)} {html.escape(installed_frameworks().get(f, ''))}<br>"
-        f"<small>{html.escape(backend or 'eager')}</small></th>" for f, backend in frameworks)
+        f"<th>{html.escape(f)} {html.escape(found.get(f, ''))}<br>"
+        f"<small>{html.escape(backend)}</small></th>" for f, backend in frameworks)
     body = []
     for op in ops:
         cells = []
         for f in frameworks:
             items = "".join(
-                f'<div class="api {s.status}" style="background:{STATUS_COLOR[s.status]}" '
-                f'title="{html.escape(tooltip(s))}">{html.escape(s.label)}<br>'
-                f"<small>{html.escape(cell(s))}</small></div>" for s in grid[op, f])
+                f'<div class="api {r["status"]}" style="background:{STATUS_COLOR[r["status"]]}" '
+                f'title="{html.escape(tooltip(r))}">{html.escape(r["label"])}<br>'
+                f"<small>{html.escape(cell(r))}</small></div>" for r in grid[op, f])
             cells.append(f"<td>{items}</td>")
         body.append(f"<tr><th>{op[0]} {op[1]}-D</th>{''.join(cells)}</tr>")
     environment_items = "".join(f"<li>{html.escape(line)}</li>"
-                                for line in environment_lines(sweeps))
-    failures = "".join(f"<h3>{html.escape(s.label)}</h3><pre>{html.escape(s.failure)}</pre>"
-                       for s in sweeps if s.status == FAIL and s.failure)
+                                for line in environment_lines(report))
+    failures = "".join(f"<h3>{html.escape(r['label'])}</h3><pre>{html.escape(r['failure'])}</pre>"
+                       for r in report.rows if r["status"] == FAIL and r["failure"])
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>convparity report</title>
 <style>
@@ -206,14 +263,14 @@ td, th {{ border: 1px solid #ccc; padding: 4px; vertical-align: top; }}
 .api {{ color: white; margin: 2px; padding: 3px 6px; border-radius: 3px; font-size: 12px; }}
 pre {{ background: #f5f5f5; padding: 8px; overflow-x: auto; }}
 </style></head><body>
-<h1>convparity: {html.escape(summary(sweeps))}</h1>
-<p>Examples per API: {settings.get('examples')}; seed: {settings.get('seed')}.</p>
+<h1>convparity: {html.escape(summary(report))}</h1>
+<p>Examples per API: {setting(report, 'examples')}; seed: {setting(report, 'seed')}.</p>
 <ul id="environment">{environment_items}</ul>
 <table id="matrix"><tr><th>op</th>{header}</tr>
 {"".join(body)}
 </table>
 <h2>Error distribution</h2>
-{histogram_svg(sweeps)}
+{histogram_svg(report)}
 {f"<h2>Failures</h2>{failures}" if failures else ""}
 </body></html>
 """
@@ -222,9 +279,9 @@ pre {{ background: #f5f5f5; padding: 8px; overflow-x: auto; }}
 WRITERS = {".json": to_json, ".md": to_markdown, ".html": to_html}
 
 
-def write(path: str, sweeps: list[Sweep], settings: dict) -> None:
+def write(path: str, report: Report) -> None:
     suffix = path[path.rfind("."):].lower() if "." in path else ""
     if suffix not in WRITERS:
         raise ValueError(f"--report={path!r}: expected a .json, .md or .html path")
     with open(path, "w", encoding="utf-8") as handle:
-        handle.write(WRITERS[suffix](sweeps, settings))
+        handle.write(WRITERS[suffix](report))

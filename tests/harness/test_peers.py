@@ -51,7 +51,7 @@ def test_a_sweep_reports_each_dtype_relative_to_the_peer():
     stats = result.stats_by_dtype["float32"]
     assert stats.worst_relative is not None and stats.worst_relative > 0
     assert 0 < stats.correctly_rounded <= stats.elements
-    assert "x torch" in report.per_dtype(result)
+    assert "x torch" in report.per_dtype(report.row(result))
     row = report.row(result)
     assert row["relative_to"] == "torch"
     assert row["by_dtype"]["float32"]["worst_error_over_peer"] == stats.worst_relative

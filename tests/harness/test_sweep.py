@@ -106,5 +106,5 @@ def test_verdicts_per_dtype_show_which_precision_fails():
     assert result.dtype_status("float64") == parity.AGREE
     row = report.row(result)["by_dtype"]
     assert row["float32"]["status"] == "fail" and row["float64"]["status"] == "agree"
-    assert report.per_dtype(result).startswith("float32 ") and "float64 agree" in \
-        report.per_dtype(result)
+    assert report.per_dtype(report.row(result)).startswith("float32 ") and "float64 agree" in \
+        report.per_dtype(report.row(result))
