@@ -236,6 +236,19 @@ def support(args) -> int:
     return 0
 
 
+def merge_reports(args) -> int:
+    """One report from several runs' JSON reports (GitHub shards, matrix cells)."""
+    try:
+        merged = report.merge([report.read(path) for path in args.files])
+    except (OSError, ValueError) as error:
+        raise SystemExit(f"merge-reports: {error}") from None
+    print_table(merged)
+    for path in args.report:
+        report.write(path, merged)
+        print(f"report written: {path}")
+    return 1 if any(r["status"] == parity.FAIL for r in merged.rows) else 0
+
+
 def repro(args) -> int:
     data = json.loads(pathlib.Path(args.file).read_text())
     api, case = get_api(data["api"]), Case.from_dict(data["case"])
@@ -283,6 +296,12 @@ def main(argv=None) -> int:
     support_parser.add_argument("--write", metavar="FILE",
                                 help="replace the table between the support-table markers")
     support_parser.set_defaults(func=support)
+    merge_parser = commands.add_parser(
+        "merge-reports", help="one report from several runs' JSON reports (shards, matrix cells)")
+    merge_parser.add_argument("files", nargs="+", metavar="REPORT.json")
+    merge_parser.add_argument("--report", action="append", metavar="PATH", required=True,
+                              help="write a .json, .md or .html report (repeatable)")
+    merge_parser.set_defaults(func=merge_reports)
     repro_parser = commands.add_parser("repro", help="re-run a saved failing case")
     repro_parser.add_argument("file")
     repro_parser.set_defaults(func=repro)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 PROFILES = {
@@ -76,8 +77,6 @@ def skip_unless_runnable(config, api) -> None:
     """Skips the running test, saying why, unless ``api`` can run here and was chosen: its
     framework installed and in ``--parity-frameworks``, its backend in ``--parity-backends``,
     and what it needs on this machine found."""
-    import pytest
-
     from convparity.adapters.registry import is_installed
 
     if not is_installed(api.framework):
@@ -92,24 +91,62 @@ def skip_unless_runnable(config, api) -> None:
 
 
 def pytest_terminal_summary(terminalreporter, config):
-    from convparity.adapters import divergences, parity
+    from convparity.adapters import divergences, parity, report
 
-    if not parity.SESSION_SWEEPS:
+    if parity.SESSION_SWEEPS:
+        tested = [s.api for s in parity.SESSION_SWEEPS]
+        unmatched = [d for d in divergences.load()
+                     if any(d.covers(api) for api in tested) and d not in divergences.MATCHED]
+        if unmatched:
+            terminalreporter.section("convparity: divergences that matched nothing")
+            for d in unmatched:
+                terminalreporter.write_line(
+                    f"warning: {', '.join(d.api)} when {d.when.text!r} matched no drawn case "
+                    f"(stale, or not reached with {config.getoption('parity_examples')} "
+                    f"examples)", yellow=True)
+    paths = config.getoption("parity_report")
+    written = session_report(config) if paths else None
+    if not written or not written.rows:
         return
-    tested = [s.api for s in parity.SESSION_SWEEPS]
-    unmatched = [d for d in divergences.load()
-                 if any(d.covers(api) for api in tested) and d not in divergences.MATCHED]
-    if unmatched:
-        terminalreporter.section("convparity: divergences that matched nothing")
-        for d in unmatched:
-            terminalreporter.write_line(
-                f"warning: {', '.join(d.api)} when {d.when.text!r} matched no drawn case "
-                f"(stale, or not reached with {config.getoption('parity_examples')} examples)",
-                yellow=True)
-    for path in config.getoption("parity_report"):
-        from convparity.adapters import report
-
-        report.write(path, report.from_sweeps(
-            parity.SESSION_SWEEPS, {"examples": config.getoption("parity_examples"),
-                                    "seed": "pytest"}))
+    for path in paths:
+        report.write(path, written)
         terminalreporter.write_line(f"convparity report written: {path}")
+
+
+WORKER_REPORTS = pytest.StashKey[list]()
+
+
+def session_report(config):
+    """The report of this process's parity sweeps, merged with those pytest-xdist's workers
+    sent (each worker sweeps its share of the APIs)."""
+    from convparity.adapters import parity, report
+
+    own = [report.from_sweeps(parity.SESSION_SWEEPS, report_settings(config))] \
+        if parity.SESSION_SWEEPS else []
+    sent = [report.parse(text, "a pytest-xdist worker's report")
+            for text in config.stash.get(WORKER_REPORTS, [])]
+    return report.merge(own + sent)
+
+
+def report_settings(config) -> dict:
+    return {"examples": config.getoption("parity_examples"), "seed": "pytest"}
+
+
+def pytest_sessionfinish(session):
+    """In a pytest-xdist worker asked for a report: its sweeps' report, as JSON, sent to the
+    controller (which merges every worker's)."""
+    config = session.config
+    if hasattr(config, "workeroutput") and config.getoption("parity_report"):
+        from convparity.adapters import parity, report
+
+        if parity.SESSION_SWEEPS:
+            config.workeroutput["convparity_report"] = report.to_json(
+                report.from_sweeps(parity.SESSION_SWEEPS, report_settings(config)))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """pytest-xdist's controller: keep what a finished worker sent."""
+    text = getattr(node, "workeroutput", {}).get("convparity_report")
+    if text:
+        node.config.stash.setdefault(WORKER_REPORTS, []).append(text)

@@ -11,6 +11,8 @@ import platform
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from packaging.version import InvalidVersion, Version
+
 from convparity.adapters import environment
 from convparity.adapters.api import EAGER
 from convparity.adapters.parity import AGREE, DIVERGENCE, FAIL, UNSUPPORTED, DtypeStats, Sweep
@@ -40,6 +42,81 @@ def from_sweeps(sweeps: list[Sweep], settings: dict) -> Report:
               "frameworks": installed_frameworks(),
               "environment": environment.everything(tested_frameworks(sweeps))}
     return Report([row(s) for s in sweeps], [header])
+
+
+def merge(reports: list[Report]) -> Report:
+    """Several runs' reports as one (shards of a sweep, cells of a version matrix, pytest-xdist
+    workers): their rows in order, and every run's header."""
+    return Report([r for each in reports for r in each.rows],
+                  [source for each in reports for source in each.sources])
+
+
+def parse(text: str, name: str) -> Report:
+    """A JSON report read back (one run's, or merged), validated: a ``ValueError`` naming
+    ``name``, the row and the field that is wrong."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{name}: not JSON ({error})") from None
+    if not (isinstance(data, dict) and isinstance(data.get("convparity"), dict)
+            and isinstance(data.get("results"), list)):
+        raise ValueError(f"{name}: expected a convparity JSON report, an object with "
+                         f"'convparity' (the run) and 'results' (a list of rows)")
+    header = data["convparity"]
+    sources = header.get("sources", [header])
+    if not (isinstance(sources, list) and all(isinstance(h, dict) for h in sources)):
+        raise ValueError(f"{name}: convparity.sources={sources!r}: expected a list of objects")
+    for i, found in enumerate(data["results"]):
+        check_row(found, f"{name}: results[{i}]")
+    return Report(data["results"], sources)
+
+
+def read(path: str) -> Report:
+    with open(path, encoding="utf-8") as handle:
+        return parse(handle.read(), path)
+
+
+NUMBER = (int, float, str)  # str: "inf" or "nan" (see finite)
+ROW_FIELDS = {
+    "api": str, "label": str, "direction": str, "framework": str, "version": (str, type(None)),
+    "backend": str, "op": str, "ndim": int, "status": str, "counts": dict,
+    "worst_error_over_bound": NUMBER, "worst_ulps": NUMBER, "error_histogram": list,
+    "unsupported_reasons": dict, "divergences": list, "stale_divergences": list,
+    "by_dtype": dict, "relative_to": (str, type(None)), "failure": str}
+DTYPE_FIELDS = {"status": str, "counts": dict, "worst_error_over_bound": NUMBER,
+                "worst_ulps": NUMBER, "correctly_rounded": (float, int, type(None)),
+                "worst_error_over_peer": (*NUMBER, type(None))}
+
+
+def check_fields(found, fields: dict, where: str) -> None:
+    if not isinstance(found, dict):
+        raise ValueError(f"{where}: expected an object, got {type(found).__name__}")
+    for key, kind in fields.items():
+        if key not in found:
+            raise ValueError(f"{where}: no {key!r} (a report from an older convparity? run it "
+                             f"again)")
+        if not isinstance(found[key], kind) or isinstance(found[key], bool):
+            names = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else
+                                                     (kind,)))
+            raise ValueError(f"{where}: {key}={found[key]!r}: expected {names}")
+    if found["status"] not in STATUS_TEXT:
+        raise ValueError(f"{where}: status={found['status']!r}: expected one of "
+                         f"{', '.join(STATUS_TEXT)}")
+    for key in ("worst_error_over_bound", "worst_ulps"):
+        if isinstance(found[key], str) and found[key] not in ("inf", "nan"):
+            raise ValueError(f"{where}: {key}={found[key]!r}: expected a number, 'inf' or 'nan'")
+
+
+def check_row(found, where: str) -> None:
+    """One row of a JSON report validated (see :func:`parse`)."""
+    check_fields(found, ROW_FIELDS, where)
+    histogram_ = found["error_histogram"]
+    if len(histogram_) != HISTOGRAM_BINS or not all(
+            isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in histogram_):
+        raise ValueError(f"{where}: error_histogram={histogram_!r}: expected "
+                         f"{HISTOGRAM_BINS} counts")
+    for dtype, stats in found["by_dtype"].items():
+        check_fields(stats, DTYPE_FIELDS, f"{where}: by_dtype[{dtype!r}]")
 
 
 def row(sweep: Sweep) -> dict:
@@ -223,11 +300,18 @@ def histogram_svg(report: Report, width: int = 520, height: int = 140) -> str:
     return "\n".join(parts)
 
 
-def columns(report: Report) -> list[tuple[str, str]]:
-    """The matrix's columns: each framework, and beside its eager column each compiled backend
-    it ran under."""
-    return sorted({(r["framework"], r["backend"]) for r in report.rows},
-                  key=lambda column: (column[0], column[1] != EAGER, column[1]))
+def columns(report: Report) -> list[tuple[str, str, str]]:
+    """The matrix's columns: each framework version (several in a merged version matrix), and
+    beside its eager column each compiled backend it ran under."""
+    return sorted({(r["framework"], r["version"] or "", r["backend"]) for r in report.rows},
+                  key=lambda c: (c[0], version_key(c[1]), c[2] != EAGER, c[2]))
+
+
+def version_key(version: str):
+    try:
+        return (0, Version(version))
+    except InvalidVersion:
+        return (1, version)
 
 
 def to_html(report: Report) -> str:
@@ -235,11 +319,10 @@ def to_html(report: Report) -> str:
     ops = sorted({(r["op"], r["ndim"]) for r in report.rows})
     grid = defaultdict(list)
     for r in report.rows:
-        grid[(r["op"], r["ndim"]), (r["framework"], r["backend"])].append(r)
-    found = versions(report)
+        grid[(r["op"], r["ndim"]), (r["framework"], r["version"] or "", r["backend"])].append(r)
     header = "".join(
-        f"<th>{html.escape(f)} {html.escape(found.get(f, ''))}<br>"
-        f"<small>{html.escape(backend)}</small></th>" for f, backend in frameworks)
+        f"<th>{html.escape(f)} {html.escape(version)}<br>"
+        f"<small>{html.escape(backend)}</small></th>" for f, version, backend in frameworks)
     body = []
     for op in ops:
         cells = []
