@@ -289,6 +289,12 @@ def same_undilated(case: Case) -> Case:
     return _unclamped_same(case, lambda k, d: k, truncated=True)
 
 
+def kernel_divisor(case: Case) -> Case:
+    """Average pooling that divides every window's sum by the whole kernel volume, a
+    ceil-mode overhang included (``divisor_override = prod(kernel)``)."""
+    return case.replace(divisor_override=math.prod(case.kernel))
+
+
 def pads_regrouped(case: Case) -> Case:
     """ONNX's pads ``[b_1, ..., b_n, e_1, ..., e_n]`` read as consecutive (before, after) pairs
     per dim: ``(b_1, b_2), (e_1, e_2)`` in 2-D."""
@@ -334,7 +340,7 @@ def first_group_bias(case: Case, dtype=None) -> np.ndarray:
 # oracle's answer for it, or a rule's).
 REREAD: dict[str, Callable[[Case], Case]] = {
     "same_unclamped": same_unclamped, "same_unclamped_up": same_unclamped_up,
-    "same_undilated": same_undilated,
+    "same_undilated": same_undilated, "kernel_divisor": kernel_divisor,
     "pads_regrouped": pads_regrouped, "ceil_mode_ignored": ceil_mode_ignored,
     "same_clamped_transpose": same_clamped_transpose}
 

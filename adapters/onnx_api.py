@@ -119,6 +119,16 @@ AVERAGE_AUTO_PAD_DILATED = Limit(
     reach={"dtype": "float32", "kernel_size": 2, "dilation": 2, "ceil_mode": False})
 
 
+CONV_AUTO_PAD = Limit(
+    "computes something else or raises for Conv with auto_pad VALID or SAME (onnx 1.17: other "
+    "pads, ceil(n/s) windows; VALID, x=[1, 2], W=[1, 10]: [21, 2] instead of [21]; SAME, "
+    "x=[6, 2, 0], W=[-4, -3, -8], stride 3: -34 instead of -30)", DIFFERS,
+    on={"padding": {"valid", "same", "same, uneven"}},
+    reach={"dtype": "float32", "kernel_size": 2, "stride": 1, "dilation": 1,
+           "padding": "valid"},
+    versions="<1.18")  # measured: 1.17 computes it, 1.23 agrees
+
+
 def transposed_same_short_kernel(case: Case) -> bool:
     """A transposed conv's SAME with a dim whose dilated kernel is shorter than its stride."""
     return isinstance(case.padding, str) and case.padding.lower() == "same" and any(
@@ -137,7 +147,7 @@ def apis() -> list[Api]:
     result = []
     for n in (1, 2, 3):
         for op, limits in [
-            ("conv", (NCHW, NO_PADDING_MODE)),
+            ("conv", (NCHW, NO_PADDING_MODE, CONV_AUTO_PAD)),
             ("conv_transpose", (NCHW, GROUPED_TRANSPOSE, OUTPUT_PADDING, TRANSPOSE_SAME_SHORT)),
             ("max_pool", (NCHW, MAXPOOL_SAME_1D_3D, NAN_ONLY_WINDOW, STRIDE_ONE_PADS)),
             ("avg_pool", (NCHW, NO_DIVISOR, AVERAGE_AUTO_PAD_CEIL, AVERAGE_SAME_NEGATIVE,

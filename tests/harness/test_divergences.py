@@ -174,6 +174,14 @@ def test_the_unclamped_same_rereads_by_hand():
     assert values(divergences.same_unclamped_up, [1, 2], kernel_size=1, stride=2) == [2.0]
 
 
+def test_the_kernel_divisor_counts_the_ceil_overhang():
+    # ONNX Runtime 1.20, count_include_pad=1: the last window [5, overhang] over 2, not 1
+    case = Case("avg_pool", np.array([[[1.0, 2, 3, 4, 5]]]), kernel_size=2, stride=2,
+                ceil_mode=True, count_include_pad=True)
+    assert case.expected().ravel().tolist() == [1.5, 3.5, 5.0]
+    assert divergences.kernel_divisor(case).expected().ravel().tolist() == [1.5, 3.5, 2.5]
+
+
 def test_nan_ignored_mean_averages_the_other_cells():
     case = Case("avg_pool", np.array([[[np.nan, 1.0, 2.0, np.nan]]]), kernel_size=3, stride=1,
                 count_include_pad=False)
