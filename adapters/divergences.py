@@ -326,6 +326,14 @@ def nan_ignored_mean(case: Case, dtype=None, numerics=None) -> Answer:
         return Answer(means / share, bound / share)
 
 
+def ndimage_order(case: Case, dtype=None) -> np.ndarray:
+    """SciPy's maximum/minimum filter as it folds NaN (:mod:`convparity.adapters.ndimage_extreme`):
+    a running extremum along each axis, or first-then-better over a dilated footprint."""
+    from convparity.adapters.ndimage_extreme import ndimage_extreme
+
+    return ndimage_extreme(case, minimum=case.op == "min_pool")
+
+
 def first_group_bias(case: Case, dtype=None) -> np.ndarray:
     """A grouped transposed conv whose every group adds the first group's bias."""
     y = case.replace(bias=None).expected()
@@ -349,7 +357,7 @@ RULES: dict[str, Callable[..., Answer]] = {
     name: alongside_oracle(alternative) for name, alternative in [
         ("lowest_for_neg_inf", lowest_for_neg_inf), ("bias_on_last_axis", bias_on_last_axis),
         ("first_then_greater", first_then_greater_max), ("first_group_bias", first_group_bias),
-        ("nan_dropped", nan_dropped)]
+        ("nan_dropped", nan_dropped), ("ndimage_order", ndimage_order)]
 } | {"space_to_batch": space_to_batch, "nan_ignored": nan_ignored, "mlas_max": mlas_max,
      "simd_max_padded": simd_max_padded, "nan_ignored_mean": nan_ignored_mean}
 

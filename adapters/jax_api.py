@@ -144,13 +144,21 @@ def geometry_of(case: Case):
 
 
 def max_pool(case: Case):
-    lax = jax().lax
+    return extreme_pool(case, -np.inf, jax().lax.max)
+
+
+def min_pool(case: Case):
+    return extreme_pool(case, np.inf, jax().lax.min)
+
+
+def extreme_pool(case: Case, start: float, fold):
+    """``reduce_window`` folding each window with ``fold`` from ``start`` (padding holds it)."""
     geometry = geometry_of(case)
     x = array(case.input)
-    return lax.reduce_window(x, np.array(-np.inf, x.dtype), lax.max,
-                             window(case, geometry.kernel_size),
-                             window(case, geometry.stride), spread(case, ends(geometry)),
-                             window_dilation=window(case, geometry.dilation))
+    return jax().lax.reduce_window(x, np.array(start, x.dtype), fold,
+                                   window(case, geometry.kernel_size),
+                                   window(case, geometry.stride), spread(case, ends(geometry)),
+                                   window_dilation=window(case, geometry.dilation))
 
 
 def avg_pool(case: Case):
@@ -201,7 +209,7 @@ def numerics(case: Case, machine: dict | None = None) -> Numerics | None:
     conv's sums (a 2-tap float16 conv 6 ulps off, matching float16 accumulation; a 64-tap one
     summed in float32); the bias is added after rounding. float32/float64: themselves."""
     name = case.dtype.name
-    if name not in HALF_PRECISION or case.op == "max_pool":
+    if name not in HALF_PRECISION or case.op in ("max_pool", "min_pool"):
         return None
     return Numerics(name, name, storage_roundings=int(case.bias is not None))
 
@@ -237,7 +245,7 @@ NO_PADDING_MODE = Limit("has no padding_mode (zeros only)", NO_PARAMETER,
                         parameter="padding_mode")
 
 
-SHARED = ("jax.lax.conv_general_dilated", "jax.lax.reduce_window")  # callables serving two ops
+SHARED = ("jax.lax.conv_general_dilated", "jax.lax.reduce_window")  # callables serving several ops
 
 
 def apis() -> list[Api]:
@@ -250,9 +258,10 @@ def apis() -> list[Api]:
             ("jax.lax.conv_transpose", "conv_transpose", conv_transpose,
              (NO_GROUPS, XLA_UPSAMPLING_ABORT)),
             ("jax.lax.reduce_window", "max_pool", max_pool, ()),
+            ("jax.lax.reduce_window", "min_pool", min_pool, ()),
             ("jax.lax.reduce_window", "avg_pool", avg_pool, ()),
         ]:
-            # the op names the variant where one callable serves two
+            # the op names the variant where one callable serves several
             shown = op if name in SHARED else ""
             for backend, wrapped in (("", call), ("jit", jitted(call))):
                 result.append(Api(name, FRAMEWORK, op, n, wrapped, limits, numerics=numerics,

@@ -1,6 +1,7 @@
 """SciPy: ``signal.correlate2d``/``convolve2d`` (every mode and boundary) for the SciPy-style ops,
-and ``signal.correlate`` (direct method) for multi-channel, grouped, strided, dilated convs of any
-rank, as sums over channel pairs of single-channel correlations.
+``signal.correlate`` (direct method) for multi-channel, grouped, strided, dilated convs of any
+rank, as sums over channel pairs of single-channel correlations, and ``ndimage.maximum_filter``/
+``minimum_filter`` for max and min pooling (:mod:`convparity.adapters.ndimage_extreme`).
 
 A conv through SciPy is assembled as a user would: zero-pad with ``np.pad``, dilate the kernel by
 inserting zeros, correlate in ``'valid'`` mode, subsample by the stride, add the bias.
@@ -72,6 +73,21 @@ PADDING_MODE = Limit("has no padding_mode for a zero-padded 'valid' correlation"
                      parameter="padding_mode")
 
 
+def pool_by_filter(minimum: bool):
+    def call(case: Case):
+        from convparity.adapters.ndimage_extreme import scipy_pool
+
+        return scipy_pool(case, minimum)
+
+    return call
+
+
+NDIMAGE_HALF = Limit("has no float16 or bfloat16 filter (a 1-tap kernel filters nothing)",
+                     RAISES, on={"dtype": {"float16", "bfloat16"}},
+                     also=lambda c: any(k > 1 for k in c.kernel),
+                     raises=raises("RuntimeError", "not supported"))
+
+
 def apis() -> list[Api]:
     result = [
         Api("scipy.signal.correlate2d", FRAMEWORK, "correlate", 2, signal2d("correlate2d"),
@@ -82,6 +98,12 @@ def apis() -> list[Api]:
     result += [
         Api("scipy.signal.correlate", FRAMEWORK, "conv", n, conv_by_correlate,
             (PADDING_MODE,) + ((HALF,) if n > 1 else ()), numerics=in_storage)
+        for n in (1, 2, 3)
+    ]
+    result += [
+        Api(f"scipy.ndimage.{name}", FRAMEWORK, op, n, pool_by_filter(op == "min_pool"),
+            (NDIMAGE_HALF,))
+        for name, op in (("maximum_filter", "max_pool"), ("minimum_filter", "min_pool"))
         for n in (1, 2, 3)
     ]
     return result

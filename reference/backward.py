@@ -74,7 +74,7 @@ def gradients(case: Case, cotangent) -> list[Gradient]:
             found.append(Gradient("bias", lambda g_: bias_gradient(g_, case), (g,)))
         return found
     pool_grad = getattr(grad, name)
-    if case.op == "max_pool":  # the routing depends on x only: linear in g
+    if case.op in ("max_pool", "min_pool"):  # the routing depends on x only: linear in g
         return [Gradient("input", lambda g_: pool_grad(x, g_, *args, **kwargs), (g,))]
     if case.op == "avg_pool":
         kept = args[:-1]  # all but divisor_override
@@ -85,7 +85,7 @@ def gradients(case: Case, cotangent) -> list[Gradient]:
         return [Gradient("input", lambda g_: pool_grad(x, g_, *args, **kwargs), (g,),
                          ops.MEAN, windows)]
     raise ValueError(f"case.op={case.op!r}: no gradients (conv, conv_transpose, max_pool, "
-                     f"avg_pool have them)")
+                     f"min_pool, avg_pool have them)")
 
 
 def bias_gradient(g: np.ndarray, case: Case) -> np.ndarray:

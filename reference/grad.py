@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from convparity.reference.adaptive import adaptive_counts, argmax_in_bins, bins, output_sizes
 from convparity.reference.arguments import is_int
 from convparity.reference.conv import (
     check_conv,
@@ -253,6 +254,83 @@ def max_pool3d(input, grad_output, kernel_size, stride=None, padding=0, dilation
                      data_format)
 
 
+def min_pool1d(input, grad_output, kernel_size, stride=None, padding=0, dilation=1,
+               ceil_mode=False, *, data_format="channels_first"):
+    """The gradient of :func:`~convparity.reference.min_pool1d` in its input: each output's
+    gradient to its window's minimum (the first, where minima tie), as max pooling of ``-x``
+    routes it."""
+    return _max_pool(1, -np.asarray(input, dtype=np.float64), grad_output, kernel_size, stride,
+                     padding, dilation, ceil_mode, data_format)
+
+
+def min_pool2d(input, grad_output, kernel_size, stride=None, padding=0, dilation=1,
+               ceil_mode=False, *, data_format="channels_first"):
+    """See :func:`min_pool1d`."""
+    return _max_pool(2, -np.asarray(input, dtype=np.float64), grad_output, kernel_size, stride,
+                     padding, dilation, ceil_mode, data_format)
+
+
+def min_pool3d(input, grad_output, kernel_size, stride=None, padding=0, dilation=1,
+               ceil_mode=False, *, data_format="channels_first"):
+    """See :func:`min_pool1d`."""
+    return _max_pool(3, -np.asarray(input, dtype=np.float64), grad_output, kernel_size, stride,
+                     padding, dilation, ceil_mode, data_format)
+
+
+def _adaptive_avg(ndim, input, grad_output, output_size, data_format):
+    x, restore = batched_channels_first(input, ndim, data_format)
+    sizes = output_sizes(output_size, x.shape[2:])
+    g, _ = check_grad_output(grad_output, (*x.shape[:2], *sizes), ndim, data_format)
+    share = g / adaptive_counts(x.shape[2:], sizes)
+    for axis, (n, m) in enumerate(zip(x.shape[2:], sizes), start=2):
+        spread = np.zeros((*share.shape[:axis], n, *share.shape[axis + 1:]))
+        for i, (a, b) in enumerate(bins(n, m)):
+            index = [slice(None)] * share.ndim
+            index[axis] = slice(a, b)
+            spread[tuple(index)] += np.take(share, [i], axis=axis)
+        share = spread
+    return restore(share)
+
+
+def _adaptive_max(ndim, input, grad_output, output_size, data_format):
+    x, restore = batched_channels_first(input, ndim, data_format)
+    sizes = output_sizes(output_size, x.shape[2:])
+    g, _ = check_grad_output(grad_output, (*x.shape[:2], *sizes), ndim, data_format)
+    return restore(routed(g, argmax_in_bins(x, sizes), x.shape))
+
+
+def adaptive_avg_pool1d(input, grad_output, output_size, *, data_format="channels_first"):
+    """The gradient of :func:`~convparity.reference.adaptive_avg_pool1d` in its input: each
+    output's gradient over its box's size, to every cell of the box (boxes overlap)."""
+    return _adaptive_avg(1, input, grad_output, output_size, data_format)
+
+
+def adaptive_avg_pool2d(input, grad_output, output_size, *, data_format="channels_first"):
+    """See :func:`adaptive_avg_pool1d`."""
+    return _adaptive_avg(2, input, grad_output, output_size, data_format)
+
+
+def adaptive_avg_pool3d(input, grad_output, output_size, *, data_format="channels_first"):
+    """See :func:`adaptive_avg_pool1d`."""
+    return _adaptive_avg(3, input, grad_output, output_size, data_format)
+
+
+def adaptive_max_pool1d(input, grad_output, output_size, *, data_format="channels_first"):
+    """The gradient of :func:`~convparity.reference.adaptive_max_pool1d` in its input: each
+    output's gradient to its box's maximum (torch's rule, see ``argmax_in_bins``)."""
+    return _adaptive_max(1, input, grad_output, output_size, data_format)
+
+
+def adaptive_max_pool2d(input, grad_output, output_size, *, data_format="channels_first"):
+    """See :func:`adaptive_max_pool1d`."""
+    return _adaptive_max(2, input, grad_output, output_size, data_format)
+
+
+def adaptive_max_pool3d(input, grad_output, output_size, *, data_format="channels_first"):
+    """See :func:`adaptive_max_pool1d`."""
+    return _adaptive_max(3, input, grad_output, output_size, data_format)
+
+
 def avg_pool1d(input, grad_output, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True, divisor_override=None, *, dilation=1,
                data_format="channels_first"):
@@ -284,5 +362,8 @@ __all__ = [
     "conv_transpose1d_input", "conv_transpose2d_input", "conv_transpose3d_input",
     "conv_transpose1d_weight", "conv_transpose2d_weight", "conv_transpose3d_weight",
     "max_pool1d", "max_pool2d", "max_pool3d",
+    "min_pool1d", "min_pool2d", "min_pool3d",
     "avg_pool1d", "avg_pool2d", "avg_pool3d",
+    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
+    "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d",
 ]

@@ -131,9 +131,11 @@ def _pool_conventions(case):
         yield (f"count_include_pad={not case.count_include_pad}",
                {"count_include_pad": not case.count_include_pad})
     yield f"ceil_mode={not case.ceil_mode}", {"ceil_mode": not case.ceil_mode}
-    if case.op == "max_pool" and np.isnan(np.asarray(case.input, dtype=float)).any():
-        no_nan = np.where(np.isnan(case.input.astype(float)), -np.inf, case.input.astype(float))
-        yield ("NaN ignored (the max of the other values)",
+    extreme = {"max_pool": ("max", -np.inf), "min_pool": ("min", np.inf)}.get(case.op)
+    if extreme and np.isnan(np.asarray(case.input, dtype=float)).any():
+        word, never = extreme
+        no_nan = np.where(np.isnan(case.input.astype(float)), never, case.input.astype(float))
+        yield (f"NaN ignored (the {word} of the other values)",
                {"input": no_nan.astype(case.input.dtype)})
 
 
@@ -157,6 +159,9 @@ TABLE: dict[str, Op] = {op.name: op for op in (
        brute_force="conv_transpose"),
     Op("max_pool", "max_pool{n}d", (*COMMON, "kernel_size", "ceil_mode"), _max_pool_arguments,
        "max_pool_cases", SELECTION, weighted=False, conventions=_pool_conventions,
+       brute_force="pool"),
+    Op("min_pool", "min_pool{n}d", (*COMMON, "kernel_size", "ceil_mode"), _max_pool_arguments,
+       "min_pool_cases", SELECTION, weighted=False, conventions=_pool_conventions,
        brute_force="pool"),
     Op("avg_pool", "avg_pool{n}d",
        (*COMMON, "kernel_size", "ceil_mode", "count_include_pad", "divisor_override"),

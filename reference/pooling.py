@@ -1,7 +1,8 @@
-"""Max and average pooling, 1-3 spatial dims: the window walk with a reduction instead of a
-sum of products. Output position ``i`` sees, through tap ``t``, padded index ``i*s + t*d``::
+"""Max, min and average pooling, 1-3 spatial dims: the window walk with a reduction instead of
+a sum of products. Output position ``i`` sees, through tap ``t``, padded index ``i*s + t*d``::
 
     max_pool[n, c, i] = max_t xp[n, c, i*s + t*d]          (padding never wins; NaN propagates)
+    min_pool[n, c, i] = -max_pool(-x)[n, c, i]              (negation is exact: the same rules)
     avg_pool[n, c, i] = sum_t xp[n, c, i*s + t*d] / count[i]
 
 ``count[i]`` is the number of taps on input cells, plus those on padding if ``count_include_pad``;
@@ -113,6 +114,19 @@ def _max_pool(ndim, input, kernel_size, stride, padding, dilation, ceil_mode, re
     return restore(y)
 
 
+def _min_pool(ndim, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
+              data_format):
+    """``-max_pool(-x)``: negation is exact, so NaN propagates, padding never wins and ties go
+    to the first minimum, each as in max pooling."""
+    negated = -np.asarray(input, dtype=np.float64)
+    found = _max_pool(ndim, negated, kernel_size, stride, padding, dilation, ceil_mode,
+                      return_indices, data_format)
+    if return_indices:
+        values, indices = found
+        return -values, indices
+    return -found
+
+
 def argmax(x: np.ndarray, geometry: PoolGeometry, *,
            nan_wins: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Each window's maximum and where it is, as a flat index into the input plane, torch's
@@ -176,6 +190,28 @@ def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     """3-D max pooling, ``torch.nn.functional.max_pool3d``'s signature; see
     :func:`max_pool1d`."""
     return _max_pool(3, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
+                     data_format)
+
+
+def min_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False, *, data_format="channels_first"):
+    """1-D min pooling, :func:`max_pool1d`'s signature: each window's minimum, NaN propagating
+    (``return_indices``: where it is, the first minimum, or the NaN that won)."""
+    return _min_pool(1, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
+                     data_format)
+
+
+def min_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False, *, data_format="channels_first"):
+    """2-D min pooling; see :func:`min_pool1d`."""
+    return _min_pool(2, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
+                     data_format)
+
+
+def min_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False, *, data_format="channels_first"):
+    """3-D min pooling; see :func:`min_pool1d`."""
+    return _min_pool(3, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
                      data_format)
 
 

@@ -272,10 +272,11 @@ def pool_cases(draw, ndim=2, kind="max", *, batch=_DEFAULT, channels=_DEFAULT,
                dilation=_DEFAULT, ceil_mode=_DEFAULT, count_include_pad=_DEFAULT,
                divisor_override=None, data_format=_DEFAULT, dtype=_DEFAULT, values=_DEFAULT,
                specials=_DEFAULT, seed=_DEFAULT) -> Case:
-    """Max (``kind="max"``) or average (``"avg"``) pooling, torch semantics. Defaults: kernel 1-4,
-    stride ``None`` (= kernel) or 1-3, dilation 1-2 (max) / 1 (avg), padding any form up to the
-    kernel size (only configurations in which every window sees the input are kept), ceil_mode and
-    count_include_pad both ways, NaN/±inf in the data about a fifth of the time."""
+    """Max (``kind="max"``), min (``"min"``) or average (``"avg"``) pooling, torch semantics.
+    Defaults: kernel 1-4, stride ``None`` (= kernel) or 1-3, dilation 1-2 (max, min) / 1 (avg),
+    padding any form up to the kernel size (only configurations in which every window sees the
+    input are kept), ceil_mode and count_include_pad both ways, NaN/±inf in the data about a
+    fifth of the time."""
     ndim = _resolve(draw, ndim, None)
     kind = _resolve(draw, kind, None)
     kernel = _per_dim(draw, kernel_size, ndim, st.integers(1, 4))
@@ -283,7 +284,7 @@ def pool_cases(draw, ndim=2, kind="max", *, batch=_DEFAULT, channels=_DEFAULT,
         stride = draw(st.one_of(st.none(), st.tuples(*[st.integers(1, 3)] * ndim)))
     else:
         stride = _resolve(draw, stride, None)
-    dilation_default = st.integers(1, 2) if kind == "max" else st.just(1)
+    dilation_default = st.just(1) if kind == "avg" else st.integers(1, 2)
     dilation = _per_dim(draw, dilation, ndim, dilation_default)
     padding = _resolve(draw, padding, paddings(ndim, max(kernel)))
     ceil_mode = _resolve(draw, ceil_mode, st.booleans())
@@ -349,6 +350,11 @@ def signal_cases(draw, op="correlate", *, in1_shape=_DEFAULT, in2_shape=_DEFAULT
 def max_pool_cases(ndim=2, **kwargs) -> st.SearchStrategy:
     """:func:`pool_cases` of ``kind="max"``."""
     return pool_cases(ndim, "max", **kwargs)
+
+
+def min_pool_cases(ndim=2, **kwargs) -> st.SearchStrategy:
+    """:func:`pool_cases` of ``kind="min"``."""
+    return pool_cases(ndim, "min", **kwargs)
 
 
 def avg_pool_cases(ndim=2, **kwargs) -> st.SearchStrategy:

@@ -16,7 +16,8 @@ torch = pytest.importorskip("torch")
 opinfo = pytest.importorskip("torch.testing._internal.common_methods_invocations",
                              reason="PyTorch's OpInfo needs expecttest")
 
-FAMILY = [f"{op}{n}d" for op in ("conv", "conv_transpose", "max_pool", "avg_pool", "max_unpool")
+FAMILY = [f"{op}{n}d" for op in ("conv", "conv_transpose", "max_pool", "avg_pool", "max_unpool",
+                                  "adaptive_avg_pool", "adaptive_max_pool")
           for n in (1, 2, 3)]
 
 

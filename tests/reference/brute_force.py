@@ -148,8 +148,9 @@ def pool(case: Case) -> np.ndarray:
             if inside:
                 values.append(x[(nb, c, *pos)])
             count += inside or (in_padding and case.count_include_pad)
-        if case.op == "max_pool":
-            y[idx] = np.nan if any(np.isnan(values)) else max(values)
+        if case.op in ("max_pool", "min_pool"):
+            extreme = max if case.op == "max_pool" else min
+            y[idx] = np.nan if any(np.isnan(values)) else extreme(values)
         else:
             with np.errstate(invalid="ignore"):
                 y[idx] = sum(values) / (case.divisor_override or count)

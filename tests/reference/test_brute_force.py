@@ -53,6 +53,11 @@ def test_max_pool(case):
     assert_same(case)  # max is exact for any values; NaN compares equal here
 
 
+@given(pool_cases(ranks, "min", values=st.sampled_from(["integers", "normal"])))
+def test_min_pool(case):
+    assert_same(case)  # min is exact for any values; NaN compares equal here
+
+
 @given(pool_cases(ranks, "avg", **small, dilation=st.integers(1, 2),
                   divisor_override=st.none() | st.integers(1, 5)))
 def test_avg_pool(case):

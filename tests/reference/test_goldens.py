@@ -125,6 +125,38 @@ def test_max_pool_ceil_mode_and_nan():
     np.testing.assert_array_equal(y[0, 0], [1, np.nan, -4])
 
 
+def test_min_pool_by_hand():
+    # the seed tutorial's min pooling: 2x2 windows, stride 2 over a 4x4 image
+    x = np.array([[9.0, 3, 4, 8], [2, 7, 6, 5], [1, 0, 8, 8], [4, 6, 2, 9]])[None, None]
+    np.testing.assert_array_equal(ref.min_pool2d(x, 2)[0, 0], [[2, 4], [0, 2]])
+    # NaN propagates, +inf padding never wins; ceil mode keeps the partial window [3]
+    y = ref.min_pool1d(np.array([[[1.0, np.nan, -3.0, 4.0, 3.0]]]), 2, ceil_mode=True)
+    np.testing.assert_array_equal(y[0, 0], [np.nan, -3, 3])
+    np.testing.assert_array_equal(ref.min_pool1d(np.array([[[5.0, 6.0]]]), 2, padding=1)[0, 0],
+                                  [5, 6])
+    # indices: the first minimum (ties), flat into the plane; the NaN's own where NaN wins
+    _, where = ref.min_pool1d(np.array([[[2.0, 1, 1, np.nan, 0]]]), 3, 1, return_indices=True)
+    np.testing.assert_array_equal(where[0, 0], [1, 3, 3])
+
+
+def test_adaptive_pools_by_hand():
+    # 5 cells into 3 bins [floor(i*5/3), ceil((i+1)*5/3)): [0, 2), [1, 4), [3, 5), overlapping
+    x = np.array([[[1.0, 2, 3, 4, 5]]])
+    np.testing.assert_array_equal(ref.adaptive_avg_pool1d(x, 3)[0, 0], [1.5, 3, 4.5])
+    np.testing.assert_array_equal(ref.adaptive_max_pool1d(x, 3)[0, 0], [2, 4, 5])
+    # the first maximum of a bin; NaN propagates and its index wins
+    values, where = ref.adaptive_max_pool1d(np.array([[[1.0, 3, 3, np.nan, 0]]]), 2,
+                                            return_indices=True)
+    np.testing.assert_array_equal(values[0, 0], [3, np.nan])  # bins [0, 3), [2, 5)
+    np.testing.assert_array_equal(where[0, 0], [1, 3])
+    # 2-D: None keeps a dim; global pooling is output size 1; a box averages rows x columns
+    y = np.arange(12.0).reshape(1, 1, 3, 4)
+    np.testing.assert_array_equal(ref.adaptive_avg_pool2d(y, (1, None))[0, 0], [[4, 5, 6, 7]])
+    np.testing.assert_array_equal(ref.adaptive_avg_pool2d(y, 1)[0, 0], [[5.5]])
+    np.testing.assert_array_equal(ref.adaptive_max_pool2d(y, (2, 3))[0, 0],
+                                  [[5, 6, 7], [9, 10, 11]])  # rows [0, 2), [1, 3)
+
+
 def test_avg_pool_counts():
     x = np.array([[[1.0, 5.0, 2.0, 7.0, 3.0]]])
     # k=3, s=2, padding 1 over [0, 1,5,2,7,3, 0]: sums 6, 14, 10

@@ -90,13 +90,14 @@ def pool_gradient(case: Case, g: np.ndarray) -> np.ndarray:
     return getattr(grad, case.function_name)(case.input.astype(float), g, *args, **kwargs)
 
 
-@given(pool_cases(ranks, "max", values="integers", dtype="float64"), st.integers(0, 2**16))
-def test_max_pool_sends_each_gradient_to_the_first_maximum(case, seed):
+@given(pool_cases(ranks, st.sampled_from(["max", "min"]), values="integers", dtype="float64"),
+       st.integers(0, 2**16))
+def test_max_and_min_pool_send_each_gradient_to_the_first_extremum(case, seed):
     # small integers tie often; NaN and -inf are drawn too
     values, indices = getattr(ref, case.function_name)(
         case.input, *case.arguments()[0], return_indices=True, data_format=case.data_format)
     np.testing.assert_array_equal(values, case.expected())
-    firsts = first_maxima(case)  # channels first
+    firsts = first_extrema(case)  # channels first
     np.testing.assert_array_equal(indices, brute_force._channels_back(case, firsts))
     g = cotangent(case, seed)
     routed = np.zeros(brute_force._channels_first(case).shape)
@@ -109,9 +110,11 @@ def test_max_pool_sends_each_gradient_to_the_first_maximum(case, seed):
     np.testing.assert_array_equal(pool_gradient(case, g), brute_force._channels_back(case, routed))
 
 
-def first_maxima(case: Case) -> np.ndarray:
-    """Per window, the flat index of the first maximum in window order (the first tap on the
-    input if all are -inf), walked one window at a time."""
+def first_extrema(case: Case) -> np.ndarray:
+    """Per window, the flat index of the first maximum (max_pool) or minimum (min_pool) in
+    window order, a NaN taking over (the first tap on the input if none is better), walked one
+    window at a time."""
+    better = (lambda v, b: v > b) if case.op == "max_pool" else (lambda v, b: v < b)
     x = brute_force._channels_first(case)
     size = x.shape[2:]
     k, s, d = case.kernel, case.strides, case.dilations
@@ -120,13 +123,13 @@ def first_maxima(case: Case) -> np.ndarray:
         case.expected().shape[1:-1]
     result = np.zeros((*x.shape[:2], *out), dtype=np.int64)
     for n, c, *i in np.ndindex(*x.shape[:2], *out):
-        best, where = -np.inf, -1
+        best, where = np.nan, -1
         for t in np.ndindex(*k):
             pos = [ii * ss + tt * dd - lo for ii, tt, ss, dd, (lo, _) in zip(i, t, s, d, pads)]
             if not all(0 <= p < m for p, m in zip(pos, size)):
                 continue
             v = x[(n, c, *pos)]
-            if where < 0 or v > best or np.isnan(v):
+            if where < 0 or better(v, best) or np.isnan(v):
                 best, where = v, int(np.ravel_multi_index(pos, size))
         result[(n, c, *i)] = where
     return result
