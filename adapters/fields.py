@@ -117,9 +117,47 @@ DIVISOR_OVERRIDE = Field(
     lambda c: "none" if c.divisor_override is None else "given",
     lambda kind, ndim: st.none() if kind == "none" else st.integers(1, 9))
 
+
+
+def _output_size_kind(case: Case) -> str:
+    """An adaptive pool's ``output_size``: ``keeps a dim`` (a ``None``), ``global`` (all 1),
+    ``divides`` (each output size divides its input size: no bin overlaps), ``uneven``."""
+    from convparity.reference.adaptive import output_sizes
+
+    wanted = case.output_size
+    if wanted is None or (not isinstance(wanted, int) and None in tuple(wanted)):
+        return "keeps a dim"
+    sizes = output_sizes(wanted, case.spatial_size)
+    if set(sizes) == {1}:
+        return "global"
+    return "divides" if all(n % m == 0 for n, m in zip(case.spatial_size, sizes)) else "uneven"
+
+
+def _draw_output_size(kind: str, ndim: int) -> st.SearchStrategy:
+    """The drawn ``output_size`` as a function of the drawn input size (see
+    :func:`~convparity.reference.strategies.adaptive_pool_cases`)."""
+    def per_dim(entry):
+        return lambda size: st.tuples(*[entry(n) for n in size])
+
+    if kind == "global":
+        return st.just(1) | st.just((1,) * ndim)
+    if kind == "keeps a dim":
+        keep = per_dim(lambda n: st.none() | st.integers(1, n + 2))
+        return st.just(lambda size: keep(size).filter(lambda m: None in m))
+    if kind == "divides":
+        divisors = per_dim(lambda n: st.sampled_from([m for m in range(1, n + 1) if n % m == 0]))
+        return st.just(lambda size: divisors(size).filter(lambda m: set(m) != {1}))
+    uneven = per_dim(lambda n: st.integers(1, n + 2))
+    return st.just(lambda size: uneven(size).filter(
+        lambda m: any(n % k for n, k in zip(size, m))))
+
+
+OUTPUT_SIZE = Field("output_size", ("global", "divides", "uneven", "keeps a dim"),
+                    _output_size_kind, _draw_output_size)
+
 FIELDS = {f.name: f for f in (DTYPE, DATA_FORMAT, PADDING, PADDING_MODE, STRIDE, DILATION,
                               GROUPS, CHANNELS_PER_GROUP, CEIL_MODE, COUNT_INCLUDE_PAD,
-                              DIVISOR_OVERRIDE)}
+                              DIVISOR_OVERRIDE, OUTPUT_SIZE)}
 
 
 def field(name: str) -> Field:

@@ -1,6 +1,6 @@
-"""PyTorch: ``torch.nn.functional`` conv/conv_transpose/pools and their ``torch.nn`` modules,
-1-3 spatial dims. channels_last cases run on channels_last memory format (an NHWC array seen
-as NCHW), not on a copy."""
+"""PyTorch: ``torch.nn.functional`` conv/conv_transpose/pools (adaptive ones too) and their
+``torch.nn`` modules, 1-3 spatial dims. channels_last cases run on channels_last memory format
+(an NHWC array seen as NCHW), not on a copy."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from convparity.adapters.api import (
     along,
     asymmetric,
     channels_last,
+    output_size,
     raises,
     window_reads_only_padding,
 )
@@ -133,6 +134,8 @@ def functional(name: str, compiled: bool = False):
         elif case.op == "max_pool":
             y = fn(x, case.kernel, case.strides, pool_padding(case), case.dilations,
                    case.ceil_mode)
+        elif case.op.startswith("adaptive"):
+            y = fn(x, case.output_size)
         else:
             extra = {} if case.ndim == 1 else {"divisor_override": case.divisor_override}
             y = fn(x, case.kernel, case.strides, pool_padding(case), case.ceil_mode,
@@ -219,6 +222,8 @@ def module(name: str):
         elif case.op == "max_pool":
             layer = cls(case.kernel, case.strides, pool_padding(case), case.dilations,
                         ceil_mode=case.ceil_mode)
+        elif case.op.startswith("adaptive"):
+            layer = cls(case.output_size)
         else:
             extra = {} if case.ndim == 1 else {"divisor_override": case.divisor_override}
             layer = cls(case.kernel, case.strides, pool_padding(case), case.ceil_mode,
@@ -289,6 +294,9 @@ GROUPED_PADDING_ONLY_WINDOW = Limit(
     on={"dtype": {"float32"}, "data_format": {"channels_last"}, "groups": {"several"}},
     also=lambda c: c.bias is not None and window_reads_only_padding(c),
     probes=grouped_padding_only_probes)
+ADAPTIVE_1D_NONE = Limit("(1-D adaptive pooling) takes no None in output_size", RAISES,
+                         on={"output_size": {"keeps a dim"}},
+                         raises=raises("TypeError", "found element of type NoneType"))
 F_PADDING_MODE = Limit("has no padding_mode (use torch.nn.Conv*d or F.pad)", NO_PARAMETER,
                        on={"padding_mode": {"reflect", "replicate", "circular"}},
                        parameter="padding_mode")
@@ -332,6 +340,9 @@ def numerics(case: Case, machine: dict | None = None) -> Numerics | None:
     round their inputs to bfloat16 where AMX runs them (measured, Sapphire Rapids: 1e-3 of
     sum|x w| off; with oneDNN capped at AVX512_CORE_BF16, float32 as asked)."""
     name = case.dtype.name
+    if case.op == "adaptive_avg_pool" and case.ndim == 3 and name in HALF_PRECISION \
+            and set(output_size(case)) != {1}:
+        return accumulating_in_storage(name)
     if case.op not in ("conv", "conv_transpose"):
         return None
     facts = environment.facts() if machine is None else environment.derive_facts(machine)
@@ -347,7 +358,7 @@ def numerics(case: Case, machine: dict | None = None) -> Numerics | None:
 
 def backward_numerics(case: Case, machine: dict | None = None) -> Numerics | None:
     """What torch's backward pass computes float16/bfloat16 gradients in, where it differs from
-    the forward pass: max and average pooling add the cotangents of overlapping windows in the
+    the forward pass: pooling (adaptive too) adds the cotangents of overlapping windows in the
     storage type, and so does the fold-back through reflect/replicate/circular padding
     (measured: 1-4 ulps of float16 past the float32-accumulation bound, Sapphire Rapids). On a
     CPU without AVX-512, where oneDNN has no half-precision conv kernels, a conv's gradients go
@@ -356,7 +367,7 @@ def backward_numerics(case: Case, machine: dict | None = None) -> Numerics | Non
     if case.dtype.name not in HALF_PRECISION:
         return None
     facts = environment.facts() if machine is None else environment.derive_facts(machine)
-    if case.op in ("max_pool", "avg_pool") or (case.op == "conv" and (
+    if case.spec.pooling or (case.op == "conv" and (
             case.padding_mode != "zeros" or not facts["avx512bw"])):
         return accumulating_in_storage(case.dtype.name)
     return None
@@ -392,6 +403,7 @@ def apis() -> list[Api]:
     small_pool_pads = {"padding": st.just(0) | st.integers(0, 1)}  # mostly clear of POOL_PAD
     result = []
     for n in (1, 2, 3):
+        adaptive_limits = (ADAPTIVE_1D_NONE,) if n == 1 else ()
         for kind, F_name, module_name, limits, prefer in [
             ("conv", f"conv{n}d", f"Conv{n}d",
              (CONV_ASYMMETRIC, HALF_PADDING_ONLY_WINDOW, GROUPED_PADDING_ONLY_WINDOW), {}),
@@ -399,6 +411,10 @@ def apis() -> list[Api]:
              (TRANSPOSE_SAME, ASYMMETRIC), {}),
             ("max_pool", f"max_pool{n}d", f"MaxPool{n}d", (ASYMMETRIC, POOL_PAD), small_pool_pads),
             ("avg_pool", f"avg_pool{n}d", f"AvgPool{n}d", _avg_limits(n), small_pool_pads),
+            ("adaptive_avg_pool", f"adaptive_avg_pool{n}d", f"AdaptiveAvgPool{n}d",
+             adaptive_limits, {}),
+            ("adaptive_max_pool", f"adaptive_max_pool{n}d", f"AdaptiveMaxPool{n}d",
+             adaptive_limits, {}),
         ]:
             F_limits = limits + ((F_PADDING_MODE,) if kind == "conv" else ())
             module_prefer = {**prefer, "padding_mode": modes} if kind == "conv" else prefer

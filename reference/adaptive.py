@@ -72,6 +72,19 @@ def adaptive_counts(size, sizes) -> np.ndarray:
     return count
 
 
+def bins_covering(size, output_size) -> np.ndarray:
+    """How many boxes hold each input cell, shaped as the spatial input."""
+    count = np.ones(())
+    for axis, (n, m) in enumerate(zip(size, output_sizes(output_size, size))):
+        along = np.zeros(n)
+        for a, b in bins(n, m):
+            along[a:b] += 1
+        shape = [1] * len(size)
+        shape[axis] = n
+        count = count * along.reshape(shape)
+    return count
+
+
 def _adaptive_max(ndim, input, output_size, return_indices, data_format):
     x, restore = batched_channels_first(input, ndim, data_format)
     sizes = output_sizes(output_size, x.shape[2:])

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from convparity.reference import grad, ops
+from convparity.reference.adaptive import bins_covering
 from convparity.reference.case import Case
 from convparity.reference.numerics import Numerics, as_numerics, round_to
 from convparity.reference.tolerance import (
@@ -74,7 +75,7 @@ def gradients(case: Case, cotangent) -> list[Gradient]:
             found.append(Gradient("bias", lambda g_: bias_gradient(g_, case), (g,)))
         return found
     pool_grad = getattr(grad, name)
-    if case.op in ("max_pool", "min_pool"):  # the routing depends on x only: linear in g
+    if case.spec.arithmetic == ops.SELECTION:  # the routing depends on x only: linear in g
         return [Gradient("input", lambda g_: pool_grad(x, g_, *args, **kwargs), (g,))]
     if case.op == "avg_pool":
         kept = args[:-1]  # all but divisor_override
@@ -84,8 +85,16 @@ def gradients(case: Case, cotangent) -> list[Gradient]:
 
         return [Gradient("input", lambda g_: pool_grad(x, g_, *args, **kwargs), (g,),
                          ops.MEAN, windows)]
-    raise ValueError(f"case.op={case.op!r}: no gradients (conv, conv_transpose, max_pool, "
-                     f"min_pool, avg_pool have them)")
+    if case.op == "adaptive_avg_pool":
+        def boxes() -> np.ndarray:  # boxes covering each cell, plus the division
+            covering = bins_covering(case.spatial_size, case.output_size)
+            return np.broadcast_to(covering[..., None] if case.channels_last else covering,
+                                   x.shape) + 1
+
+        return [Gradient("input", lambda g_: pool_grad(x, g_, *args, **kwargs), (g,),
+                         ops.MEAN, boxes)]
+    raise ValueError(f"case.op={case.op!r}: no gradients (conv, conv_transpose, the pools "
+                     f"have them)")
 
 
 def bias_gradient(g: np.ndarray, case: Case) -> np.ndarray:

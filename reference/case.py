@@ -24,9 +24,10 @@ class Case:
     """One call of one op. ``input``/``weight``/``bias`` are already in ``dtype``; the oracle
     widens exactly what the framework receives.
 
-    ``op``: conv, conv_transpose, max_pool, avg_pool (torch semantics, ``ndim`` 1-3), or
-    correlate/convolve (SciPy's 2-D ``correlate2d``/``convolve2d``, ``input`` = in1, ``weight`` =
-    in2). ``padding`` is as the user wrote it; :attr:`pads` gives it as ``(before, after)`` pairs.
+    ``op``: conv, conv_transpose, max_pool, min_pool, avg_pool, adaptive_avg_pool,
+    adaptive_max_pool (torch semantics, ``ndim`` 1-3), or correlate/convolve (SciPy's 2-D
+    ``correlate2d``/``convolve2d``, ``input`` = in1, ``weight`` = in2). ``padding`` is as the
+    user wrote it; :attr:`pads` gives it as ``(before, after)`` pairs.
     """
 
     op: str
@@ -42,6 +43,7 @@ class Case:
     ceil_mode: bool = False
     count_include_pad: bool = True
     divisor_override: int | None = None
+    output_size: Any = None  # adaptive pools: an int or one per dim (None keeps a dim)
     padding_mode: str = "zeros"
     data_format: str = "channels_first"
     mode: str = "full"  # correlate/convolve

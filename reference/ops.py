@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from convparity.reference.adaptive import bins, output_sizes
 from convparity.reference.arguments import padding_pairs, per_dim
 from convparity.reference.conv_transpose import transpose_crops
 from convparity.reference.signal import signal_pads
@@ -47,6 +48,7 @@ class Op:
     channels_per_group: Callable[[Any], int] = lambda case: 1
     conventions: Callable[[Any], Iterator[tuple[str, dict]]] = lambda case: iter(())
     pads: Callable[[Any], tuple] | None = None  # default: the padding as (before, after)
+    kernel: Callable[[Any], tuple] | None = None  # default: kernel_size, or the weight's taps
     brute_force: str = ""
 
     def function_name(self, ndim: int) -> str:
@@ -80,6 +82,20 @@ def _max_pool_arguments(case, weight, bias):
 def _avg_pool_arguments(case, weight, bias):
     return (case.kernel_size, case.stride, case.padding, case.ceil_mode, case.count_include_pad,
             case.divisor_override), {"dilation": case.dilation, "data_format": case.data_format}
+
+
+def _adaptive_arguments(case, weight, bias):
+    return (case.output_size,), {"data_format": case.data_format}
+
+
+def _adaptive_kernel(case) -> tuple[int, ...]:
+    """The largest bin per dim: the most cells one output reduces over along it."""
+    sizes = output_sizes(case.output_size, case.spatial_size)
+    return tuple(max(b - a for a, b in bins(n, m)) for n, m in zip(case.spatial_size, sizes))
+
+
+def _no_pads(case):
+    return ((0, 0),) * case.ndim
 
 
 def _signal_arguments(case, weight, bias):
@@ -131,12 +147,22 @@ def _pool_conventions(case):
         yield (f"count_include_pad={not case.count_include_pad}",
                {"count_include_pad": not case.count_include_pad})
     yield f"ceil_mode={not case.ceil_mode}", {"ceil_mode": not case.ceil_mode}
-    extreme = {"max_pool": ("max", -np.inf), "min_pool": ("min", np.inf)}.get(case.op)
+    yield from _nan_ignored(case)
+
+
+def _nan_ignored(case) -> Iterator[tuple[str, dict]]:
+    extreme = {"max_pool": ("max", -np.inf), "adaptive_max_pool": ("max", -np.inf),
+               "min_pool": ("min", np.inf)}.get(case.op)
     if extreme and np.isnan(np.asarray(case.input, dtype=float)).any():
         word, never = extreme
         no_nan = np.where(np.isnan(case.input.astype(float)), never, case.input.astype(float))
         yield (f"NaN ignored (the {word} of the other values)",
                {"input": no_nan.astype(case.input.dtype)})
+
+
+def _adaptive_conventions(case) -> Iterator[tuple[str, dict]]:
+    if case.op == "adaptive_max_pool":
+        yield from _nan_ignored(case)
 
 
 def _correlate_conventions(case):
@@ -167,6 +193,13 @@ TABLE: dict[str, Op] = {op.name: op for op in (
        (*COMMON, "kernel_size", "ceil_mode", "count_include_pad", "divisor_override"),
        _avg_pool_arguments, "avg_pool_cases", MEAN, weighted=False,
        conventions=_pool_conventions, brute_force="pool"),
+    Op("adaptive_avg_pool", "adaptive_avg_pool{n}d", ("output_size", "data_format"),
+       _adaptive_arguments, "adaptive_avg_pool_cases", MEAN, weighted=False,
+       pads=_no_pads, kernel=_adaptive_kernel, brute_force="adaptive_pool"),
+    Op("adaptive_max_pool", "adaptive_max_pool{n}d", ("output_size", "data_format"),
+       _adaptive_arguments, "adaptive_max_pool_cases", SELECTION, weighted=False,
+       conventions=_adaptive_conventions, pads=_no_pads, kernel=_adaptive_kernel,
+       brute_force="adaptive_pool"),
     Op("correlate", "correlate2d", ("mode", "boundary", "fillvalue"), _signal_arguments,
        "correlate_cases", PRODUCTS, signal=True, conventions=_correlate_conventions,
        pads=_signal_pads, brute_force="signal"),
@@ -191,6 +224,8 @@ def default_pads(case) -> tuple:
 
 
 def kernel_of(case) -> tuple[int, ...]:
+    if TABLE[case.op].kernel:
+        return TABLE[case.op].kernel(case)
     if TABLE[case.op].pooling:
         return per_dim("kernel_size", case.kernel_size, case.ndim, minimum=1)
     return tuple(case.weight.shape[-case.ndim:])

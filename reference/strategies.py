@@ -30,7 +30,8 @@ from convparity.reference.conv_transpose import transpose_crops
 from convparity.reference.pooling import pool_geometry
 
 __all__ = [
-    "conv_cases", "conv_transpose_cases", "pool_cases", "layer_cases", "signal_cases",
+    "conv_cases", "conv_transpose_cases", "pool_cases", "adaptive_pool_cases", "layer_cases",
+    "signal_cases",
     "with_cotangent", "paddings", "DTYPES", "VALUES",
 ]
 
@@ -306,6 +307,37 @@ def pool_cases(draw, ndim=2, kind="max", *, batch=_DEFAULT, channels=_DEFAULT,
     return _valid(Case(f"{kind}_pool", _layout(x, data_format), **fields))
 
 
+@_checked
+@st.composite
+def adaptive_pool_cases(draw, ndim=2, kind="avg", *, batch=_DEFAULT, channels=_DEFAULT,
+                        input_size=_DEFAULT, output_size=_DEFAULT, data_format=_DEFAULT,
+                        dtype=_DEFAULT, values=_DEFAULT, specials=_DEFAULT,
+                        seed=_DEFAULT) -> Case:
+    """Adaptive average (``kind="avg"``) or max (``"max"``) pooling, torch's bins. Defaults:
+    input 1-9 per dim; ``output_size`` global (1), one int, or one entry per dim, each 1 to
+    the input's size plus 2 (so mostly not dividing it: overlapping bins, and bins of one cell
+    repeated where the output is the larger) or ``None`` (the dim kept); ``output_size`` may
+    also be a function of the drawn input size that gives one of those (or a strategy of
+    them). NaN/±inf in max pooling's data about a fifth of the time."""
+    ndim = _resolve(draw, ndim, None)
+    kind = _resolve(draw, kind, None)
+    size = _per_dim(draw, input_size, ndim, st.integers(1, 9))
+    if output_size is _DEFAULT:
+        entries = st.tuples(*[st.none() | st.integers(1, n + 2) for n in size])
+        output_size = draw(st.just(1) | st.integers(1, min(size) + 2) | entries)
+    else:
+        output_size = _resolve(draw, output_size, None)
+        if callable(output_size):  # a function of the input size
+            output_size = _resolve(draw, output_size(size), None)
+    specials = _resolve(draw, specials, st.integers(0, 4).map(lambda i: i == 4 and kind == "max"))
+    make = _arrays(draw, values, dtype, seed, specials=specials)
+    data_format = _resolve(draw, data_format, st.sampled_from(["channels_first", "channels_last"]))
+    x = make((_resolve(draw, batch, st.integers(1, 2)),
+              _resolve(draw, channels, st.integers(1, 3)), *size))
+    return _valid(Case(f"adaptive_{kind}_pool", _layout(x, data_format),
+                       output_size=output_size, data_format=data_format))
+
+
 @st.composite
 def layer_cases(draw, names=_DEFAULT, *, size=_DEFAULT, data_format=_DEFAULT, dtype=_DEFAULT,
                 values=_DEFAULT, bias=_DEFAULT, seed=_DEFAULT) -> Case:
@@ -360,6 +392,16 @@ def min_pool_cases(ndim=2, **kwargs) -> st.SearchStrategy:
 def avg_pool_cases(ndim=2, **kwargs) -> st.SearchStrategy:
     """:func:`pool_cases` of ``kind="avg"``."""
     return pool_cases(ndim, "avg", **kwargs)
+
+
+def adaptive_avg_pool_cases(ndim=2, **kwargs) -> st.SearchStrategy:
+    """:func:`adaptive_pool_cases` of ``kind="avg"``."""
+    return adaptive_pool_cases(ndim, "avg", **kwargs)
+
+
+def adaptive_max_pool_cases(ndim=2, **kwargs) -> st.SearchStrategy:
+    """:func:`adaptive_pool_cases` of ``kind="max"``."""
+    return adaptive_pool_cases(ndim, "max", **kwargs)
 
 
 def correlate_cases(ndim=2, **kwargs) -> st.SearchStrategy:

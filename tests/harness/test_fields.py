@@ -44,6 +44,14 @@ def conv1d(size=4, kernel=2, channels=1, groups=1, **fields_):
     (Case("avg_pool", np.zeros((1, 1, 4)), kernel_size=2, divisor_override=3),
      "divisor_override", "given"),
     (Case("avg_pool", np.zeros((1, 1, 4)), kernel_size=2), "divisor_override", "none"),
+    (Case("adaptive_avg_pool", np.zeros((1, 1, 4, 6)), output_size=1), "output_size", "global"),
+    (Case("adaptive_avg_pool", np.zeros((1, 1, 4, 6)), output_size=(1, None)), "output_size",
+     "keeps a dim"),
+    (Case("adaptive_avg_pool", np.zeros((1, 1, 4, 6)), output_size=(2, 3)), "output_size",
+     "divides"),
+    (Case("adaptive_avg_pool", np.zeros((1, 1, 4, 6)), output_size=(3, 3)), "output_size",
+     "uneven"),
+    (Case("adaptive_avg_pool", np.zeros((1, 1, 4, 6)), output_size=8), "output_size", "uneven"),
 ])
 def test_kind_of_a_hand_made_case(case, name, kind):
     assert fields.field(name).kind(case) == kind
@@ -51,7 +59,7 @@ def test_kind_of_a_hand_made_case(case, name, kind):
 
 # A strategy that takes each field's keyword: conv takes most, pools the pooling flags.
 OPS = {"ceil_mode": ("max_pool", 2), "count_include_pad": ("avg_pool", 2),
-       "divisor_override": ("avg_pool", 2)}
+       "divisor_override": ("avg_pool", 2), "output_size": ("adaptive_avg_pool", 2)}
 KINDS = [(f, kind) for f in fields.FIELDS.values() for kind in f.kinds
          if not (f.name == "stride" and kind == "unequal")] + [(fields.STRIDE, "unequal")]
 

@@ -157,6 +157,29 @@ def pool(case: Case) -> np.ndarray:
     return _channels_back(case, y)
 
 
+def adaptive_pool(case: Case) -> np.ndarray:
+    """Output cell ``i`` of ``m`` reduces the input cells ``j`` with ``i*n/m - 1 < j < (i+1)*n/m``
+    (real division: the cells the interval ``[i*n/m, (i+1)*n/m)`` touches)."""
+    x = _channels_first(case)
+    size = x.shape[2:]
+    wanted = case.output_size
+    wanted = [wanted] * len(size) if wanted is None or isinstance(wanted, int) else list(wanted)
+    wanted = wanted * len(size) if len(wanted) == 1 else wanted
+    out = [n if m is None else m for n, m in zip(size, wanted)]
+    y = np.zeros((*x.shape[:2], *out))
+    for idx in itertools.product(*map(range, x.shape[:2]), *map(range, out)):
+        nb, c, i = idx[0], idx[1], idx[2:]
+        cells = [[j for j in range(n) if ii * n / m - 1 < j < (ii + 1) * n / m]
+                 for ii, n, m in zip(i, size, out)]
+        values = [x[(nb, c, *pos)] for pos in itertools.product(*cells)]
+        if case.op == "adaptive_max_pool":
+            y[idx] = np.nan if any(np.isnan(values)) else max(values)
+        else:
+            with np.errstate(invalid="ignore"):
+                y[idx] = sum(values) / len(values)
+    return _channels_back(case, y)
+
+
 def signal(case: Case) -> np.ndarray:
     """SciPy's definitions: the 'full' output, then the centred or valid slice of it."""
     a, kern = np.asarray(case.input, np.float64), np.asarray(case.weight, np.float64)

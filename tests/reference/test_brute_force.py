@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from convparity.reference.strategies import (
+    adaptive_pool_cases,
     conv_cases,
     conv_transpose_cases,
     pool_cases,
@@ -62,6 +63,17 @@ def test_min_pool(case):
                   divisor_override=st.none() | st.integers(1, 5)))
 def test_avg_pool(case):
     # Both sides sum the same integers exactly, then divide once: bit-equal.
+    assert_same(case)
+
+
+@given(adaptive_pool_cases(ranks, "max", values=st.sampled_from(["integers", "normal"])))
+def test_adaptive_max_pool(case):
+    assert_same(case)
+
+
+@given(adaptive_pool_cases(ranks, "avg", **small))
+def test_adaptive_avg_pool(case):
+    # Integers: both sides sum exactly and divide once; the bins come from other formulas.
     assert_same(case)
 
 
