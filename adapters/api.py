@@ -429,6 +429,11 @@ HALF_PADDING_ONLY_WINDOW = Limit(
     also=window_reads_only_padding, probes=padding_only_probes)
 
 
+GLOBAL_ONLY = Limit("pools globally only (output size 1)", NO_PARAMETER,
+                   on={"output_size": {"divides", "uneven", "keeps a dim"}},
+                   parameter="output_size")
+
+
 def output_reached_by_no_tap(case: Case) -> bool:
     """A transposed conv with an output cell, along some spatial dim, that no input cell reaches
     through any kernel tap (input ``i`` reaches ``i*s + j*d - crop_before``)."""

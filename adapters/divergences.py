@@ -122,6 +122,39 @@ def simd_max_padded(case: Case, dtype, numerics=None) -> Answer:
     return Answer(kept, np.zeros(kept.shape), (taken, kept_inf, taken_inf))
 
 
+def simd_max_per_axis(case: Case, dtype, numerics=None) -> Answer:
+    """Adaptive max pooling as Keras runs it on TensorFlow's own 3-D max pool: one dim at a
+    time (pools of one bin size and the next along it, each bin gathered from one of them), each
+    bin folded in order by one of the pool's SIMD folds (:func:`simd_max_padded`: ``m = m if
+    m > x else x`` from the lowest finite value, ``m = x if x > m else m`` from -inf, or the
+    other two pairings), the channel's lane deciding which, the same in every dim."""
+    import ml_dtypes
+
+    from convparity.reference.adaptive import bins, output_sizes
+    from convparity.reference.layout import batched_channels_first
+
+    x, restore = batched_channels_first(np.asarray(case.input, dtype=np.float64), case.ndim,
+                                        case.data_format)
+    sizes = output_sizes(case.output_size, x.shape[2:])
+    found = []
+    for start in (float(ml_dtypes.finfo(dtype).min), -np.inf):
+        for keeping in (True, False):
+            y = x
+            for axis, m in enumerate(sizes, start=2):
+                folded = []
+                for a, b in bins(y.shape[axis], m):
+                    acc = np.full(np.take(y, a, axis=axis).shape, start)
+                    for j in range(a, b):
+                        seen = np.take(y, j, axis=axis)
+                        with np.errstate(invalid="ignore"):
+                            acc = np.where(acc > seen, acc, seen) if keeping \
+                                else np.where(seen > acc, seen, acc)
+                    folded.append(acc)
+                y = np.stack(folded, axis=axis)
+            found.append(restore(y))
+    return Answer(found[0], np.zeros(found[0].shape), tuple(found[1:]))
+
+
 def padded_windows(case: Case, pad_value: float):
     """A pooling case's input batched channels-first (``x``), padded with ``pad_value`` (past
     a ceil-mode overhang: NaN), its geometry, each tap with the window it reads, and the
@@ -295,6 +328,13 @@ def kernel_divisor(case: Case) -> Case:
     return case.replace(divisor_override=math.prod(case.kernel))
 
 
+def global_as_window(case: Case) -> Case:
+    """A global pool as max pooling by one window over the whole input (stride 1, no
+    padding): the same answer, in the terms MLAS's kernels take."""
+    return Case("max_pool", case.input, kernel_size=case.spatial_size, stride=1,
+                data_format=case.data_format)
+
+
 def pads_regrouped(case: Case) -> Case:
     """ONNX's pads ``[b_1, ..., b_n, e_1, ..., e_n]`` read as consecutive (before, after) pairs
     per dim: ``(b_1, b_2), (e_1, e_2)`` in 2-D."""
@@ -350,7 +390,7 @@ REREAD: dict[str, Callable[[Case], Case]] = {
     "same_unclamped": same_unclamped, "same_unclamped_up": same_unclamped_up,
     "same_undilated": same_undilated, "kernel_divisor": kernel_divisor,
     "pads_regrouped": pads_regrouped, "ceil_mode_ignored": ceil_mode_ignored,
-    "same_clamped_transpose": same_clamped_transpose}
+    "same_clamped_transpose": same_clamped_transpose, "global_as_window": global_as_window}
 
 # What a framework computes instead on a case, by name: (case, the dtype it returned) -> Answer.
 RULES: dict[str, Callable[..., Answer]] = {
@@ -359,7 +399,8 @@ RULES: dict[str, Callable[..., Answer]] = {
         ("first_then_greater", first_then_greater_max), ("first_group_bias", first_group_bias),
         ("nan_dropped", nan_dropped), ("ndimage_order", ndimage_order)]
 } | {"space_to_batch": space_to_batch, "nan_ignored": nan_ignored, "mlas_max": mlas_max,
-     "simd_max_padded": simd_max_padded, "nan_ignored_mean": nan_ignored_mean}
+     "simd_max_padded": simd_max_padded, "simd_max_per_axis": simd_max_per_axis,
+     "nan_ignored_mean": nan_ignored_mean}
 
 INSTEAD = (*REREAD, *RULES)
 

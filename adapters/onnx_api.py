@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from convparity.adapters import onnx_model
-from convparity.adapters.api import DIFFERS, RAISES, Api, Limit, raises
+from convparity.adapters.api import DIFFERS, GLOBAL_ONLY, RAISES, Api, Limit, raises
 from convparity.adapters.onnx_model import (
     NCHW,
     NO_DIVISOR,
@@ -63,7 +63,7 @@ def nan_only_window(case: Case) -> bool:
 def numerics(case: Case, machine: dict | None = None):
     """NumPy in the arrays' own dtype: float16 sums in float16."""
     return accumulating_in_storage(case.dtype.name) if case.dtype.name in HALF_PRECISION \
-        and case.op != "max_pool" else None
+        and case.op not in ("max_pool", "adaptive_max_pool") else None
 
 
 GROUPED_TRANSPOSE = Limit(
@@ -152,7 +152,13 @@ def apis() -> list[Api]:
             ("max_pool", (NCHW, MAXPOOL_SAME_1D_3D, NAN_ONLY_WINDOW, STRIDE_ONE_PADS)),
             ("avg_pool", (NCHW, NO_DIVISOR, AVERAGE_AUTO_PAD_CEIL, AVERAGE_SAME_NEGATIVE,
                           AVERAGE_CEIL_PADS, AVERAGE_AUTO_PAD_DILATED)),
+            ("adaptive_avg_pool", (NCHW, GLOBAL_ONLY)),
+            ("adaptive_max_pool", (NCHW, GLOBAL_ONLY)),
         ]:
+            if op == "adaptive_max_pool" and n != 2:
+                # GlobalMaxPool reduces axes 2 and 3 whatever the rank (onnx 1.23): in 1-D the
+                # channels too, shape (N, 1); in 3-D shape (N, C, D, 1, 1, 1). Nothing to sweep.
+                continue
             op_type = onnx_model.OP_TYPES[op]
             result.append(Api(f"onnx.reference.{op_type}", FRAMEWORK, op, n, run, limits,
                               numerics=numerics,

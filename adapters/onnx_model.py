@@ -1,4 +1,5 @@
-"""One case as a one-node ONNX model (Conv, ConvTranspose, MaxPool, AveragePool), for the ONNX
+"""One case as a one-node ONNX model (Conv, ConvTranspose, MaxPool, AveragePool, and
+GlobalAveragePool/GlobalMaxPool for adaptive pools of output size 1), for the ONNX
 engines (:mod:`convparity.adapters.onnxruntime_api`, :mod:`convparity.adapters.onnx_api`).
 
 The translation a converter writes: torch's weight layouts are ONNX's (``(M, C/g, *k)`` for Conv,
@@ -20,7 +21,8 @@ from convparity.reference.conv_transpose import transpose_crops
 OPSET = 22
 IR_VERSION = 10
 OP_TYPES = {"conv": "Conv", "conv_transpose": "ConvTranspose", "max_pool": "MaxPool",
-            "avg_pool": "AveragePool"}
+            "avg_pool": "AveragePool", "adaptive_avg_pool": "GlobalAveragePool",
+            "adaptive_max_pool": "GlobalMaxPool"}  # global pools: output size 1 only
 
 
 @functools.cache
@@ -49,6 +51,8 @@ def padding_attributes(case: Case) -> dict:
 
 
 def attributes(case: Case) -> dict:
+    if case.op.startswith("adaptive"):
+        return {}
     found = {"kernel_shape": list(case.kernel), "strides": list(case.strides),
              **padding_attributes(case)}
     if case.op in ("conv", "conv_transpose"):

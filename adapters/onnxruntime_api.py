@@ -7,7 +7,7 @@ import functools
 import math
 
 from convparity.adapters import onnx_model
-from convparity.adapters.api import DIFFERS, RAISES, Api, Limit, raises
+from convparity.adapters.api import DIFFERS, GLOBAL_ONLY, RAISES, Api, Limit, raises
 from convparity.adapters.onnx_model import (
     NCHW,
     NO_DIVISOR,
@@ -137,6 +137,8 @@ def apis() -> list[Api]:
                           SAME_DILATED_EMPTY)),
             ("avg_pool", (NCHW, NO_DIVISOR, NO_BFLOAT16, NO_FLOAT64, POOL_PAD,
                           CEIL_WINDOW_IN_PADDING, SAME_DILATED_EMPTY)),
+            ("adaptive_avg_pool", (NCHW, GLOBAL_ONLY, NO_BFLOAT16, NO_FLOAT64)),
+            ("adaptive_max_pool", (NCHW, GLOBAL_ONLY, NO_BFLOAT16, NO_FLOAT64)),
         ]:
             op_type = onnx_model.OP_TYPES[op]
             result.append(Api(f"onnxruntime.{op_type}", FRAMEWORK, op, n, run, limits,

@@ -20,6 +20,7 @@ from convparity.adapters import environment
 from convparity.adapters.api import (
     CRASHES,
     DIFFERS,
+    GLOBAL_ONLY,
     HALF_PADDING_ONLY_WINDOW,
     HALF_UNREACHED_OUTPUT,
     NO_PARAMETER,
@@ -259,6 +260,12 @@ def keras_layer(name: str):
         if case.op in ("max_pool", "avg_pool"):
             layer = cls(pool_size=case.kernel, strides=case.strides, **common)
             return layer(constant(case.input))
+        if name.startswith("Global"):
+            layer = cls(data_format=case.data_format, keepdims=True, dtype=dtype)
+            return layer(constant(case.input))
+        if name.startswith("Adaptive"):
+            layer = cls(case.output_size, data_format=case.data_format, dtype=dtype)
+            return layer(constant(case.input))
         use_bias = case.bias is not None
         if name.startswith("Depthwise"):
             channels = case.input.shape[-1 if channels_last(case) else 1]
@@ -287,6 +294,16 @@ def keras_layer(name: str):
     return call
 
 
+def keras_lacks(name: str):
+    """``unavailable`` for a Keras layer that older releases do not have."""
+    def why() -> str | None:
+        if hasattr(keras().layers, name):
+            return None
+        return f"keras {keras().__version__} has no keras.layers.{name}"
+
+    return why
+
+
 # -- limits ------------------------------------------------------------------------------------
 def explicit(case: Case) -> bool:
     return not isinstance(case.padding, str) and any(p != (0, 0) for p in case.pads)
@@ -312,6 +329,9 @@ GROUPS = Limit("has no groups", NO_PARAMETER, on={"groups": {"several"}}, parame
 CEIL = Limit("has no ceil_mode", NO_PARAMETER, on={"ceil_mode": {True}}, parameter="ceil_mode")
 POOL_DILATION = Limit("has no dilation", NO_PARAMETER, on={"dilation": {"dilated"}},
                       parameter="dilation")
+KERAS_ADAPTIVE_NONE = Limit("takes no None in output_size", RAISES,
+                           on={"output_size": {"keeps a dim"}},
+                           raises=raises("TypeError", "unsupported operand type"))
 DIVISOR = Limit("has no divisor_override", NO_PARAMETER, on={"divisor_override": {"given"}},
                 parameter="divisor_override")
 SAME_EXCLUDES_PAD = Limit(
@@ -334,7 +354,8 @@ CHANNELS_FIRST_FLOAT16 = Limit(
 POOL3D_DTYPES = Limit(
     "3-D pooling on CPU runs only in float32/bfloat16", RAISES,
     on={"dtype": {"float16", "float64"}},
-    raises=raises("NotFoundError InvalidArgumentError", "Could not find device|N(D)?HWC"))
+    raises=raises("NotFoundError InvalidArgumentError",
+                  "Could not find device|N(D)?HWC|not in the list of allowed values"))
 CHANNELS_FIRST_EXPLICIT = Limit(
     "runs explicit (before, after) padding only channels_last (NHWC) on CPU", RAISES,
     on={"data_format": {"channels_first"}, "padding": EXPLICIT}, raises=NHWC_ONLY)
@@ -555,11 +576,18 @@ def device_numerics(device: str, case: Case) -> Numerics | None:
                         capability=tuple(details.get("compute_capability", (0, 0))))
 
 
+def global_numerics(case: Case, machine: dict | None = None) -> Numerics | None:
+    """Keras's global pooling layers reduce float16/bfloat16 in float32 (measured: 0.5 ulps
+    over 4096 cells, where ``tf.reduce_mean`` in float16 is 17-20 ulps off)."""
+    return None
+
+
 def numerics(case: Case, machine: dict | None = None) -> Numerics | None:
     """What TF computes a float16/bfloat16 case in on ``machine`` (as
     :func:`~convparity.adapters.environment.machine` gives it; default: this one). oneDNN's
     kernels accumulate in float32; TF's own ones (oneDNN off, or float16 without AVX512-FP16)
-    and its average pooling in the storage type. The bias is added afterwards (bias_add, or
+    and its average pooling (Keras's adaptive layers too: 20 ulps of float16 measured) in the
+    storage type. The bias is added afterwards (bias_add, or
     Keras's add): one more rounding in storage. float32/float64 accumulate in themselves (the
     default), except float32 convs in oneDNN's bf16 fpmath mode (``TF_SET_ONEDNN_FPMATH_MODE``
     or ``ONEDNN_DEFAULT_FPMATH_MODE`` = BF16) on AMX: inputs rounded to bfloat16 (measured,
@@ -575,7 +603,7 @@ def numerics(case: Case, machine: dict | None = None) -> Numerics | None:
     # sum float16 in float16 on the same CPU)
     native = machine["tf_onednn"] and (name == "bfloat16" or (
         machine["avx512_fp16"] and in_range(installed_version(FRAMEWORK), ">=2.21")))
-    if case.op == "avg_pool" or not native:
+    if case.op in ("avg_pool", "adaptive_avg_pool") or not native:
         return accumulating_in_storage(name)
     bias = int(case.bias is not None)
     if case.op == "conv_transpose":  # rounds to the storage type between kernel taps (measured:
@@ -721,6 +749,14 @@ def apis() -> list[Api]:
                 keras_layer(f"AveragePooling{n}D"),
                 pools + pool3d + (STRINGS_ONLY, SAME_EXCLUDES_PAD)),
         ]
+        for kind, word in (("adaptive_avg_pool", "Average"), ("adaptive_max_pool", "Max")):
+            result += [
+                Api(f"keras.layers.Global{word}Pooling{n}D", FRAMEWORK, kind, n,
+                    keras_layer(f"Global{word}Pooling{n}D"), (GLOBAL_ONLY,)),
+                Api(f"keras.layers.Adaptive{word}Pooling{n}D", FRAMEWORK, kind, n,
+                    keras_layer(f"Adaptive{word}Pooling{n}D"), (KERAS_ADAPTIVE_NONE, *pool3d),
+                    unavailable=keras_lacks(f"Adaptive{word}Pooling{n}D")),
+            ]
     result += [
         Api("tensorflow.nn.depthwise_conv2d", FRAMEWORK, "conv", 2, nn_depthwise,
             (PADDING_MODE, *nchw, OWN_CHANNELS_FIRST, NOT_DEPTHWISE, UNEQUAL_STRIDES,
@@ -733,7 +769,13 @@ def apis() -> list[Api]:
              KERAS_UNEQUAL_STRIDES_FLOAT16, KERAS_OWN_UNEQUAL_STRIDES, DEPTHWISE_ROW_STRIDE,
              CRASH)),
     ]
-    return [dataclasses.replace(api, numerics=numerics, backward=differentiated(api.call),
+    # Keras's global and adaptive max pooling have no backward sweep yet: GlobalMaxPooling*'s
+    # gradient (reduce_max's) splits a window's cotangent over tied maxima ([1, 3, 3, 2]:
+    # [0, .5, .5, 0]), and AdaptiveMaxPooling*'s returns uninitialised memory (-1.7e10 for a
+    # 1-cell input, output 1: the gathered big-window pool is empty; MaxPoolGrad leaves it).
+    return [dataclasses.replace(api, numerics=global_numerics if "Global" in api.name else numerics,
+                                backward=None if api.op == "adaptive_max_pool"
+                                else differentiated(api.call),
                                 backward_numerics=backward_numerics,
                                 backward_limits=gradient_limits(api))
             for api in result] + xla_apis()
