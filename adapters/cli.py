@@ -249,6 +249,17 @@ def merge_reports(args) -> int:
     return 1 if any(r["status"] == parity.FAIL for r in merged.rows) else 0
 
 
+def gallery_page(args) -> int:
+    from convparity.adapters import gallery
+
+    apis = [api for fw in selected_frameworks(args.frameworks) for api in framework_apis(fw)
+            if api.backend_name == EAGER]
+    page = gallery.gallery(runnable(apis), size=args.size)
+    pathlib.Path(args.out).write_text(page, encoding="utf-8")
+    print(f"gallery written: {args.out}")
+    return 0
+
+
 def repro(args) -> int:
     data = json.loads(pathlib.Path(args.file).read_text())
     api, case = get_api(data["api"]), Case.from_dict(data["case"])
@@ -302,6 +313,14 @@ def main(argv=None) -> int:
     merge_parser.add_argument("--report", action="append", metavar="PATH", required=True,
                               help="write a .json, .md or .html report (repeatable)")
     merge_parser.set_defaults(func=merge_reports)
+    gallery_parser = commands.add_parser(
+        "gallery", help="one HTML page: blur/sharpen/outline/Sobel and 2x2 pools on a photograph, "
+                        "each engine beside the oracle, with its error map")
+    gallery_parser.add_argument("--out", default="convparity-gallery.html", metavar="PATH")
+    gallery_parser.add_argument("--frameworks", help="comma-separated (default: all installed)")
+    gallery_parser.add_argument("--size", type=int, default=128, choices=(64, 128, 256, 512),
+                                help="the photograph's side in pixels")
+    gallery_parser.set_defaults(func=gallery_page)
     repro_parser = commands.add_parser("repro", help="re-run a saved failing case")
     repro_parser.add_argument("file")
     repro_parser.set_defaults(func=repro)

@@ -228,6 +228,7 @@ class Sweep:
     divergences_seen: dict = field(default_factory=dict)  # Divergence -> [matched, differed]
     failure: str = ""
     failing_case: Case | None = None  # the shrunk failing case
+    failing_map: np.ndarray | None = None  # its output positions past the bound (bool)
     reasons: Counter = field(default_factory=Counter)  # why drawn cases were not supported
     all_unsupported: bool = False  # the API's limits covered every case drawn
     by_dtype: dict = field(default_factory=dict)  # dtype -> Counter of statuses
@@ -342,6 +343,8 @@ def sweep(api: Api, *, max_examples: int = 100, derandomize: bool | None = None,
         if outcome.status == FAIL:
             recording[0] = False  # shrinking: its attempts are not the sweep's statistics
             result.failing_case = case  # the last one raised is the shrunk one
+            result.failing_map = (outcome.comparison.mismatched
+                                  if outcome.comparison is not None else None)
             raise AssertionError(outcome.detail)
 
     @config

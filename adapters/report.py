@@ -11,6 +11,7 @@ import platform
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+import numpy as np
 from packaging.version import InvalidVersion, Version
 
 from convparity.adapters import environment
@@ -117,6 +118,12 @@ def check_row(found, where: str) -> None:
                          f"{HISTOGRAM_BINS} counts")
     for dtype, stats in found["by_dtype"].items():
         check_fields(stats, DTYPE_FIELDS, f"{where}: by_dtype[{dtype!r}]")
+    failing_map = found.get("failing_map")
+    if failing_map is not None and not (
+            isinstance(failing_map, list) and failing_map
+            and all(isinstance(line, str) and line and set(line) <= {"0", "1"}
+                    and len(line) == len(failing_map[0]) for line in failing_map)):
+        raise ValueError(f"{where}: failing_map: expected rows of one length of '0'/'1'")
 
 
 def row(sweep: Sweep) -> dict:
@@ -135,7 +142,36 @@ def row(sweep: Sweep) -> dict:
         "relative_to": sweep.peer,
         "failure": sweep.failure,
         "failing_case": sweep.failing_case.to_dict() if sweep.failing_case else None,
+        "failing_map": (spatial_map(sweep.failing_map, sweep.failing_case)
+                        if sweep.failing_map is not None else None),
     }
+
+
+def spatial_map(mismatched: np.ndarray, case) -> list[str]:
+    """The output positions past the bound as rows of "0"/"1" over the last two spatial dims
+    (a position counts if it is past the bound in any batch item, channel or leading dim)."""
+    if case.spec.signal:
+        spatial = [0, 1]
+    elif case.channels_last:
+        spatial = list(range(1, mismatched.ndim - 1))
+    else:
+        spatial = list(range(2, mismatched.ndim))
+    kept = spatial[-2:]
+    flat = np.atleast_2d(np.any(mismatched, axis=tuple(
+        a for a in range(mismatched.ndim) if a not in kept)))
+    return ["".join("1" if v else "0" for v in line) for line in flat]
+
+
+def map_image(rows: list[str]) -> str:
+    """A failing case's map as an image: red where past the bound (scaled up to be seen)."""
+    from convparity.adapters.gallery import MISMATCH, WITHIN, image_tag
+
+    cells = np.array([[c == "1" for c in line] for line in rows])
+    pixels = np.empty((*cells.shape, 3))
+    pixels[...] = WITHIN
+    pixels[cells] = MISMATCH
+    scale = max(2, min(24, 240 // max(cells.shape)))
+    return image_tag(pixels, "output positions past the bound", scale=scale)
 
 
 def dtype_row(sweep: Sweep, dtype: str) -> dict:
@@ -335,8 +371,13 @@ def to_html(report: Report) -> str:
         body.append(f"<tr><th>{op[0]} {op[1]}-D</th>{''.join(cells)}</tr>")
     environment_items = "".join(f"<li>{html.escape(line)}</li>"
                                 for line in environment_lines(report))
-    failures = "".join(f"<h3>{html.escape(r['label'])}</h3><pre>{html.escape(r['failure'])}</pre>"
-                       for r in report.rows if r["status"] == FAIL and r["failure"])
+    failures = "".join(
+        f"<h3>{html.escape(r['label'])}</h3>"
+        + (f"<figure>{map_image(r['failing_map'])}<figcaption>output positions past the bound "
+           f"(red; last two spatial dims, any batch item or channel)</figcaption></figure>"
+           if r.get("failing_map") else "")
+        + f"<pre>{html.escape(r['failure'])}</pre>"
+        for r in report.rows if r["status"] == FAIL and r["failure"])
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>convparity report</title>
 <style>
