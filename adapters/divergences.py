@@ -190,6 +190,21 @@ def simd_folds(case: Case, start: float, padding: float | None = None):
     return restore(kept), restore(taken)
 
 
+def lp_overhang_rescaled(case: Case, dtype=None, numerics=None) -> Answer:
+    """Lp pooling computed as torch does, from an average: ``(avg_pool(x^p) * kernel
+    volume)^(1/p)``, so a ceil-mode window that overhangs the input has its sum scaled by ``r =
+    kernel volume / cells inside`` ([3, 4, 5], p=2, kernel 2, stride 2: sqrt(25*2) = 7.07 for
+    the last window instead of 5): the oracle's answer and bound times ``r^(1/p)``."""
+    from convparity.reference.lp_pool import _SUM
+
+    ones = np.ones(case.input.shape)
+    inside = _SUM[case.ndim](ones, case.kernel_size, case.stride, case.padding, case.ceil_mode,
+                             True, 1, dilation=case.dilation, data_format=case.data_format)
+    scale = (math.prod(case.kernel) / inside) ** (1 / case.norm_type)
+    values, bound = expectation(case, numerics)
+    return Answer(values * scale, bound * scale)
+
+
 def nan_dropped(case: Case, dtype=None) -> np.ndarray:
     """Max pooling over the non-NaN cells only: a window with none of them gives -inf."""
     return case.replace(input=np.where(np.isnan(case.input), -np.inf, case.input)).expected()
@@ -400,7 +415,7 @@ RULES: dict[str, Callable[..., Answer]] = {
         ("nan_dropped", nan_dropped), ("ndimage_order", ndimage_order)]
 } | {"space_to_batch": space_to_batch, "nan_ignored": nan_ignored, "mlas_max": mlas_max,
      "simd_max_padded": simd_max_padded, "simd_max_per_axis": simd_max_per_axis,
-     "nan_ignored_mean": nan_ignored_mean}
+     "nan_ignored_mean": nan_ignored_mean, "lp_overhang_rescaled": lp_overhang_rescaled}
 
 INSTEAD = (*REREAD, *RULES)
 

@@ -152,12 +152,17 @@ def _draw_output_size(kind: str, ndim: int) -> st.SearchStrategy:
         lambda m: any(n % k for n, k in zip(size, m))))
 
 
+CONVENTION = Field("convention", ("absolute", "signed"), lambda c: c.convention, _itself)
+NORM_TYPE = Field("norm_type", ("integer", "fractional"),
+                  lambda c: "integer" if float(c.norm_type).is_integer() else "fractional",
+                  lambda kind, ndim: st.sampled_from([1.0, 2.0, 3.0]) if kind == "integer"
+                  else st.just(1.5))
 OUTPUT_SIZE = Field("output_size", ("global", "divides", "uneven", "keeps a dim"),
                     _output_size_kind, _draw_output_size)
 
 FIELDS = {f.name: f for f in (DTYPE, DATA_FORMAT, PADDING, PADDING_MODE, STRIDE, DILATION,
                               GROUPS, CHANNELS_PER_GROUP, CEIL_MODE, COUNT_INCLUDE_PAD,
-                              DIVISOR_OVERRIDE, OUTPUT_SIZE)}
+                              DIVISOR_OVERRIDE, OUTPUT_SIZE, CONVENTION, NORM_TYPE)}
 
 
 def field(name: str) -> Field:

@@ -136,6 +136,8 @@ def functional(name: str, compiled: bool = False):
                    case.ceil_mode)
         elif case.op.startswith("adaptive"):
             y = fn(x, case.output_size)
+        elif case.op == "lp_pool":
+            y = fn(x, case.norm_type, *lp_window(case), case.ceil_mode)
         else:
             extra = {} if case.ndim == 1 else {"divisor_override": case.divisor_override}
             y = fn(x, case.kernel, case.strides, pool_padding(case), case.ceil_mode,
@@ -189,6 +191,14 @@ def inductor_compiled(fn):
     return run
 
 
+def lp_window(case: Case) -> tuple:
+    """Kernel and stride as lp_pool takes them: ints in 1-D (a tuple breaks its kernel-volume
+    multiply), else per dim."""
+    if case.ndim == 1:
+        return case.kernel[0], None if case.stride is None else case.strides[0]
+    return case.kernel, None if case.stride is None else case.strides
+
+
 def transpose_padding(case: Case):
     if case.padding == "same":
         return "same"  # conv_transpose takes no strings: raises
@@ -224,6 +234,8 @@ def module(name: str):
                         ceil_mode=case.ceil_mode)
         elif case.op.startswith("adaptive"):
             layer = cls(case.output_size)
+        elif case.op == "lp_pool":
+            layer = cls(case.norm_type, *lp_window(case), case.ceil_mode)
         else:
             extra = {} if case.ndim == 1 else {"divisor_override": case.divisor_override}
             layer = cls(case.kernel, case.strides, pool_padding(case), case.ceil_mode,
@@ -297,6 +309,14 @@ GROUPED_PADDING_ONLY_WINDOW = Limit(
 ADAPTIVE_1D_NONE = Limit("(1-D adaptive pooling) takes no None in output_size", RAISES,
                          on={"output_size": {"keeps a dim"}},
                          raises=raises("TypeError", "found element of type NoneType"))
+SIGNED_ONLY = Limit("sums x^p without taking |x| (the 'signed' convention: p=1 a signed sum, "
+                    "an odd p NaN below zero)", NO_PARAMETER, on={"convention": {"absolute"}},
+                    parameter="convention")
+LP_PADDING = Limit("has no padding", NO_PARAMETER,
+                   on={"padding": {"same", "same, uneven", "symmetric", "asymmetric"}},
+                   parameter="padding")
+LP_DILATION = Limit("has no dilation", NO_PARAMETER, on={"dilation": {"dilated"}},
+                    parameter="dilation")
 F_PADDING_MODE = Limit("has no padding_mode (use torch.nn.Conv*d or F.pad)", NO_PARAMETER,
                        on={"padding_mode": {"reflect", "replicate", "circular"}},
                        parameter="padding_mode")
@@ -387,6 +407,12 @@ def float32_in_bfloat16() -> bool:
         return False
 
 
+def differentiable(op: str, call):
+    """The backward pass of ``call``, for the ops the oracle has gradients of (not Lp pooling
+    yet)."""
+    return None if op == "lp_pool" else differentiated(call)
+
+
 def _avg_limits(ndim: int) -> tuple[Limit, ...]:
     limits = [ASYMMETRIC, POOL_PAD, AVG_DILATION]
     if ndim == 1:
@@ -411,6 +437,8 @@ def apis() -> list[Api]:
              (TRANSPOSE_SAME, ASYMMETRIC), {}),
             ("max_pool", f"max_pool{n}d", f"MaxPool{n}d", (ASYMMETRIC, POOL_PAD), small_pool_pads),
             ("avg_pool", f"avg_pool{n}d", f"AvgPool{n}d", _avg_limits(n), small_pool_pads),
+            ("lp_pool", f"lp_pool{n}d", f"LPPool{n}d",
+             (SIGNED_ONLY, LP_PADDING, LP_DILATION) + ((AVG3D_HALF,) if n == 3 else ()), {}),
             ("adaptive_avg_pool", f"adaptive_avg_pool{n}d", f"AdaptiveAvgPool{n}d",
              adaptive_limits, {}),
             ("adaptive_max_pool", f"adaptive_max_pool{n}d", f"AdaptiveMaxPool{n}d",
@@ -421,10 +449,11 @@ def apis() -> list[Api]:
             result += [
                 Api(f"torch.nn.functional.{F_name}", FRAMEWORK, kind, n, functional(F_name),
                     F_limits, prefer, numerics=numerics,
-                    backward=differentiated(functional(F_name)),
+                    backward=differentiable(kind, functional(F_name)),
                     backward_numerics=backward_numerics),
                 Api(f"torch.nn.{module_name}", FRAMEWORK, kind, n, module(module_name), limits,
-                    module_prefer, numerics=numerics, backward=differentiated(module(module_name)),
+                    module_prefer, numerics=numerics,
+                    backward=differentiable(kind, module(module_name)),
                     backward_numerics=backward_numerics),
             ]
             compiled_limits = tuple(COMPILED_AVG3D_HALF if lim is AVG3D_HALF else lim

@@ -19,6 +19,7 @@ from convparity.reference.conv_transpose import (
     conv_transpose2d,
     conv_transpose3d,
 )
+from convparity.reference.lp_pool import lp_pool1d, lp_pool2d, lp_pool3d
 from convparity.reference.pooling import (
     avg_pool1d,
     avg_pool2d,
@@ -42,6 +43,7 @@ __all__ = [
     "min_pool1d", "min_pool2d", "min_pool3d",
     "avg_pool1d", "avg_pool2d", "avg_pool3d",
     "max_unpool1d", "max_unpool2d", "max_unpool3d",
+    "lp_pool1d", "lp_pool2d", "lp_pool3d",
     "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
     "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d",
     "correlate2d", "convolve2d",

@@ -24,7 +24,7 @@ class Case:
     """One call of one op. ``input``/``weight``/``bias`` are already in ``dtype``; the oracle
     widens exactly what the framework receives.
 
-    ``op``: conv, conv_transpose, max_pool, min_pool, avg_pool, adaptive_avg_pool,
+    ``op``: conv, conv_transpose, max_pool, min_pool, avg_pool, lp_pool, adaptive_avg_pool,
     adaptive_max_pool (torch semantics, ``ndim`` 1-3), or correlate/convolve (SciPy's 2-D
     ``correlate2d``/``convolve2d``, ``input`` = in1, ``weight`` = in2). ``padding`` is as the
     user wrote it; :attr:`pads` gives it as ``(before, after)`` pairs.
@@ -44,6 +44,8 @@ class Case:
     count_include_pad: bool = True
     divisor_override: int | None = None
     output_size: Any = None  # adaptive pools: an int or one per dim (None keeps a dim)
+    norm_type: float = 2.0  # lp_pool: p
+    convention: str = "absolute"  # lp_pool: sum |x|^p (ONNX) or x^p ("signed": torch)
     padding_mode: str = "zeros"
     data_format: str = "channels_first"
     mode: str = "full"  # correlate/convolve

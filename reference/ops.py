@@ -21,8 +21,10 @@ from convparity.reference.signal import signal_pads
 
 # What an op's answer costs in rounding: a sum of products (exact on integers that the
 # accumulator holds), a sum then a division (never exact: the division may be a reciprocal
-# multiply), or a selection (no arithmetic: always exact).
+# multiply), a selection (no arithmetic: always exact), or a root of a sum of powers (never
+# exact).
 PRODUCTS, MEAN, SELECTION = "products", "mean", "selection"
+POWER = "power"  # a sum of powers, then its root (Lp pooling)
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,20 @@ def _max_pool_arguments(case, weight, bias):
 def _avg_pool_arguments(case, weight, bias):
     return (case.kernel_size, case.stride, case.padding, case.ceil_mode, case.count_include_pad,
             case.divisor_override), {"dilation": case.dilation, "data_format": case.data_format}
+
+
+def _lp_arguments(case, weight, bias):
+    return (case.norm_type, case.kernel_size, case.stride, case.ceil_mode), {
+        "padding": case.padding, "dilation": case.dilation, "convention": case.convention,
+        "data_format": case.data_format}
+
+
+def _lp_conventions(case) -> Iterator[tuple[str, dict]]:
+    other = "signed" if case.convention == "absolute" else "absolute"
+    yield f"convention={other!r} (x^p {'without' if other == 'signed' else 'with'} abs)", {
+        "convention": other}
+    yield from _mirrored_padding(case)
+    yield f"ceil_mode={not case.ceil_mode}", {"ceil_mode": not case.ceil_mode}
 
 
 def _adaptive_arguments(case, weight, bias):
@@ -193,6 +209,10 @@ TABLE: dict[str, Op] = {op.name: op for op in (
        (*COMMON, "kernel_size", "ceil_mode", "count_include_pad", "divisor_override"),
        _avg_pool_arguments, "avg_pool_cases", MEAN, weighted=False,
        conventions=_pool_conventions, brute_force="pool"),
+    Op("lp_pool", "lp_pool{n}d",
+       (*COMMON, "kernel_size", "ceil_mode", "norm_type", "convention"), _lp_arguments,
+       "lp_pool_cases", POWER, weighted=False, conventions=_lp_conventions,
+       brute_force="pool"),
     Op("adaptive_avg_pool", "adaptive_avg_pool{n}d", ("output_size", "data_format"),
        _adaptive_arguments, "adaptive_avg_pool_cases", MEAN, weighted=False,
        pads=_no_pads, kernel=_adaptive_kernel, brute_force="adaptive_pool"),
@@ -238,6 +258,6 @@ def products_per_output(case) -> int:
     taps = math.prod(case.kernel)
     if entry.arithmetic == SELECTION:
         return 0
-    if entry.arithmetic == MEAN:
+    if entry.arithmetic in (MEAN, POWER):
         return taps + 1
     return entry.channels_per_group(case) * taps + (case.bias is not None)

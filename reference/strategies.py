@@ -271,9 +271,11 @@ def conv_transpose_cases(draw, ndim=2, *, batch=_DEFAULT, in_channels=_DEFAULT,
 def pool_cases(draw, ndim=2, kind="max", *, batch=_DEFAULT, channels=_DEFAULT,
                kernel_size=_DEFAULT, input_size=_DEFAULT, stride=_DEFAULT, padding=_DEFAULT,
                dilation=_DEFAULT, ceil_mode=_DEFAULT, count_include_pad=_DEFAULT,
-               divisor_override=None, data_format=_DEFAULT, dtype=_DEFAULT, values=_DEFAULT,
-               specials=_DEFAULT, seed=_DEFAULT) -> Case:
-    """Max (``kind="max"``), min (``"min"``) or average (``"avg"``) pooling, torch semantics.
+               divisor_override=None, norm_type=_DEFAULT, convention=_DEFAULT,
+               data_format=_DEFAULT, dtype=_DEFAULT, values=_DEFAULT, specials=_DEFAULT,
+               seed=_DEFAULT) -> Case:
+    """Max (``kind="max"``), min (``"min"``), average (``"avg"``) or Lp (``"lp"``: p of 1, 1.5,
+    2, 3 and either convention) pooling, torch semantics.
     Defaults: kernel 1-4, stride ``None`` (= kernel) or 1-3, dilation 1-2 (max, min) / 1 (avg),
     padding any form up to the kernel size (only configurations in which every window sees the
     input are kept), ceil_mode and count_include_pad both ways, NaN/±inf in the data about a
@@ -294,7 +296,7 @@ def pool_cases(draw, ndim=2, kind="max", *, batch=_DEFAULT, channels=_DEFAULT,
         pool_geometry(size, kernel, stride, padding, dilation, ceil_mode)
     except ValueError:
         assume(False)
-    specials = _resolve(draw, specials, st.integers(0, 4).map(lambda i: i == 4))
+    specials = _resolve(draw, specials, st.integers(0, 4).map(lambda i: i == 4 and kind != "lp"))
     make = _arrays(draw, values, dtype, seed, specials=specials)
     data_format = _resolve(draw, data_format, st.sampled_from(["channels_first", "channels_last"]))
     x = make((_resolve(draw, batch, st.integers(1, 2)),
@@ -304,6 +306,10 @@ def pool_cases(draw, ndim=2, kind="max", *, batch=_DEFAULT, channels=_DEFAULT,
     if kind == "avg":
         fields["count_include_pad"] = _resolve(draw, count_include_pad, st.booleans())
         fields["divisor_override"] = _resolve(draw, divisor_override, None)
+    if kind == "lp":
+        fields["norm_type"] = _resolve(draw, norm_type, st.sampled_from([2.0, 1.0, 3.0, 1.5]))
+        fields["convention"] = _resolve(draw, convention, st.sampled_from(
+            ["absolute", "signed"]))
     return _valid(Case(f"{kind}_pool", _layout(x, data_format), **fields))
 
 
@@ -387,6 +393,11 @@ def max_pool_cases(ndim=2, **kwargs) -> st.SearchStrategy:
 def min_pool_cases(ndim=2, **kwargs) -> st.SearchStrategy:
     """:func:`pool_cases` of ``kind="min"``."""
     return pool_cases(ndim, "min", **kwargs)
+
+
+def lp_pool_cases(ndim=2, **kwargs) -> st.SearchStrategy:
+    """:func:`pool_cases` of ``kind="lp"``."""
+    return pool_cases(ndim, "lp", **kwargs)
 
 
 def avg_pool_cases(ndim=2, **kwargs) -> st.SearchStrategy:

@@ -146,6 +146,8 @@ def error_bound(case: Case, numerics: Numerics | str | None = None) -> np.ndarra
 def _bound(case: Case, numerics: Numerics, m: np.ndarray, y: np.ndarray) -> np.ndarray:
     u_out, u_acc = unit_roundoff(numerics.storage), unit_roundoff(numerics.accumulator)
     half_subnormal = 2.0 ** (SMALLEST_EXPONENT[numerics.storage] - 1)
+    if case.spec.arithmetic == ops.POWER:
+        return _power_bound(case, numerics, m, y) + half_subnormal
     n = products_reaching(case)
     c = (1 + unit_roundoff(numerics.inputs)) ** 2 - 1 if numerics.inputs else 0.0
     with np.errstate(invalid="ignore"):
@@ -154,3 +156,29 @@ def _bound(case: Case, numerics: Numerics, m: np.ndarray, y: np.ndarray) -> np.n
         if numerics.storage_roundings:
             bound = bound + gamma(numerics.storage_roundings, u_out) * grown
     return bound
+
+
+def _power_bound(case: Case, numerics: Numerics, m: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Lp pooling, ``y = s**(1/p)``, ``s`` a sum of ``n`` powers ``x**p``. Each power is
+    within 2 accumulator roundings of its own (pow, or its products) and may be rounded to
+    storage, and the sum may be divided by a count and multiplied back (torch: 3 storage
+    roundings), so ``|s_hat - s| <= d = (gamma_{n+2}(u_acc) + gamma_3(u_out)) * S + (n + 3) *
+    half a subnormal`` (a power rounded into the subnormals), ``S = sum |x|**p = m**p`` (``m``:
+    the oracle on ``|x|``). The root then moves it by at most ``(1/p) *
+    (|s| - d)**(1/p - 1) * d`` (``p >= 1``; the mean-value theorem), or anywhere in ``[0, (|s| +
+    d)**(1/p)]`` where ``d`` reaches ``|s|`` (the sum lost to cancellation); plus the root's
+    own rounding and the last one, ``(u_acc + u_out) * |y|``, and the exponent ``1/p`` may
+    be rounded to the storage type (torch's float16 pow: ``|ln s| * u_out/p * |y|``)."""
+    p = case.norm_type
+    u_out, u_acc = unit_roundoff(numerics.storage), unit_roundoff(numerics.accumulator)
+    if np.isinf(p):
+        return np.zeros(y.shape)
+    n = products_reaching(case)
+    tiny = 2.0 ** (SMALLEST_EXPONENT[numerics.storage] - 1)  # a subnormal power's rounding
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        s = np.abs(y) ** p
+        d = (gamma(n + 2, u_acc) + gamma(3, u_out)) * m ** p + (n + 3) * tiny
+        moved = np.where(s > d, (1 / p) * np.maximum(s - d, 0) ** (1 / p - 1) * d,
+                         (s + d) ** (1 / p))
+        exponent = np.where(s > 0, np.abs(np.log(np.where(s > 0, s, 1))), 0) * u_out / p
+        return moved + (u_acc + u_out + exponent) * np.abs(y)

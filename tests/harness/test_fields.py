@@ -59,7 +59,8 @@ def test_kind_of_a_hand_made_case(case, name, kind):
 
 # A strategy that takes each field's keyword: conv takes most, pools the pooling flags.
 OPS = {"ceil_mode": ("max_pool", 2), "count_include_pad": ("avg_pool", 2),
-       "divisor_override": ("avg_pool", 2), "output_size": ("adaptive_avg_pool", 2)}
+       "divisor_override": ("avg_pool", 2), "output_size": ("adaptive_avg_pool", 2),
+       "convention": ("lp_pool", 2), "norm_type": ("lp_pool", 2)}
 KINDS = [(f, kind) for f in fields.FIELDS.values() for kind in f.kinds
          if not (f.name == "stride" and kind == "unequal")] + [(fields.STRIDE, "unequal")]
 

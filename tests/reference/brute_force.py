@@ -151,6 +151,12 @@ def pool(case: Case) -> np.ndarray:
         if case.op in ("max_pool", "min_pool"):
             extreme = max if case.op == "max_pool" else min
             y[idx] = np.nan if any(np.isnan(values)) else extreme(values)
+        elif case.op == "lp_pool":  # the cells inside only, each to the p, summed, rooted
+            p = case.norm_type
+            with np.errstate(invalid="ignore"):
+                total = sum(np.float64(abs(v) if case.convention == "absolute" else v) ** p
+                            for v in values)  # NumPy's power: NaN (not complex) below zero
+                y[idx] = total if p == 1 else np.float64(total) ** (1 / p)
         else:
             with np.errstate(invalid="ignore"):
                 y[idx] = sum(values) / (case.divisor_override or count)

@@ -66,6 +66,14 @@ def test_avg_pool(case):
     assert_same(case)
 
 
+@given(pool_cases(ranks, "lp", values=st.sampled_from(["integers", "normal"]),
+                  dilation=st.integers(1, 2)))
+def test_lp_pool(case):
+    # The same powers summed in another order: within a few ulps (never bit-compared).
+    np.testing.assert_allclose(case.expected(), brute_force.answer(case), rtol=1e-12,
+                               atol=1e-12, err_msg=repr(case))
+
+
 @given(adaptive_pool_cases(ranks, "max", values=st.sampled_from(["integers", "normal"])))
 def test_adaptive_max_pool(case):
     assert_same(case)

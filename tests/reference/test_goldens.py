@@ -1,6 +1,8 @@
 """Hand-checked answers. Each expected array is worked out in the comment above it, not copied
 from the code under test. The kernels are the seed tutorials' (sharpen, blur, outline)."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -155,6 +157,25 @@ def test_adaptive_pools_by_hand():
     np.testing.assert_array_equal(ref.adaptive_avg_pool2d(y, 1)[0, 0], [[5.5]])
     np.testing.assert_array_equal(ref.adaptive_max_pool2d(y, (2, 3))[0, 0],
                                   [[5, 6, 7], [9, 10, 11]])  # rows [0, 2), [1, 3)
+
+
+def test_lp_pools_by_hand():
+    # absolute (ONNX): sqrt(3^2 + 4^2) = 5, and the ceil-mode overhang holds 5 alone: 5
+    x = np.array([[[3.0, 4, 5]]])
+    np.testing.assert_allclose(ref.lp_pool1d(x, 2, 2, ceil_mode=True)[0, 0], [5, 5])
+    np.testing.assert_array_equal(ref.lp_pool1d(np.array([[[-1.0, 2, -3]]]), 1, 3)[0, 0], [6])
+    # signed (torch): p=1 a signed sum; p=3 the cube root of 7, NaN where the sum is negative
+    signed = {"convention": "signed"}
+    np.testing.assert_array_equal(ref.lp_pool1d(np.array([[[-5.0, 1]]]), 1, 2, **signed)[0, 0],
+                                  [-4])
+    y = ref.lp_pool1d(np.array([[[-1.0, 2, -3, 2]]]), 3, 2, **signed)[0, 0]
+    np.testing.assert_allclose(y[0], 7 ** (1 / 3))
+    assert np.isnan(y[1])  # -27 + 8 < 0
+    # p = inf: the largest |x|; padding adds nothing
+    np.testing.assert_array_equal(ref.lp_pool1d(np.array([[[-5.0, 1, -2, -3]]]), math.inf,
+                                                2)[0, 0], [5, 3])
+    np.testing.assert_allclose(ref.lp_pool1d(np.array([[[3.0, 4]]]), 2, 2, 1, padding=1)[0, 0],
+                               [3, 5, 4])
 
 
 def test_avg_pool_counts():
