@@ -27,6 +27,7 @@ from convparity.adapters.api import (
     RAISES,
     Api,
     Limit,
+    along,
     channels_last,
     dilated,
     output_size,
@@ -332,6 +333,30 @@ POOL_DILATION = Limit("has no dilation", NO_PARAMETER, on={"dilation": {"dilated
 KERAS_ADAPTIVE_NONE = Limit("takes no None in output_size", RAISES,
                            on={"output_size": {"keeps a dim"}},
                            raises=raises("TypeError", "unsupported operand type"))
+def adaptive_window_outruns_input(case: Case) -> bool:
+    """Keras's adaptive pools run a VALID pool of windows ceil(n/m) and ceil(n/m) + 1 and gather
+    from both: where a dim keeps one cell or pools to one (ceil(n/m) + 1 > n), the second is an
+    empty pool."""
+    from convparity.reference.adaptive import output_sizes
+
+    if case.output_size is None or None in np.ravel(np.asarray(case.output_size, dtype=object)):
+        return False  # KERAS_ADAPTIVE_NONE
+    wanted = output_sizes(case.output_size, case.spatial_size)
+    return any(-(-n // m) + 1 > n for n, m in zip(case.spatial_size, wanted))
+
+
+def adaptive_outrun_probes(ndim: int) -> tuple[dict, ...]:
+    """Tiny adaptive max pools pooling one dim (first or last) of 4 cells to 1, both layouts."""
+    return tuple({"size": 4, "output_size": along(ndim, at, 1, 2), "data_format": layout}
+                 for at in (0, -1) for layout in ("channels_last", "channels_first"))
+
+
+# Found on an Intel Xeon (Sapphire Rapids; TF 2.21, oneDNN on): SIGFPE, every time, in the
+# empty max pool of the gather (float16, float32 and float64 alike); an AVX2-only AMD EPYC ran it.
+KERAS_ADAPTIVE_MAX_OUTRUN = Limit(
+    "can crash the process (SIGFPE in an empty max pool) where a dim keeps one cell or pools "
+    "to one", CRASHES, also=adaptive_window_outruns_input, probes=adaptive_outrun_probes)
+
 DIVISOR = Limit("has no divisor_override", NO_PARAMETER, on={"divisor_override": {"given"}},
                 parameter="divisor_override")
 SAME_EXCLUDES_PAD = Limit(
@@ -754,7 +779,9 @@ def apis() -> list[Api]:
                 Api(f"keras.layers.Global{word}Pooling{n}D", FRAMEWORK, kind, n,
                     keras_layer(f"Global{word}Pooling{n}D"), (GLOBAL_ONLY,)),
                 Api(f"keras.layers.Adaptive{word}Pooling{n}D", FRAMEWORK, kind, n,
-                    keras_layer(f"Adaptive{word}Pooling{n}D"), (KERAS_ADAPTIVE_NONE, *pool3d),
+                    keras_layer(f"Adaptive{word}Pooling{n}D"),
+                    (KERAS_ADAPTIVE_NONE, *pool3d)
+                    + ((KERAS_ADAPTIVE_MAX_OUTRUN,) if word == "Max" else ()),
                     unavailable=keras_lacks(f"Adaptive{word}Pooling{n}D")),
             ]
     result += [
