@@ -333,14 +333,14 @@ POOL_DILATION = Limit("has no dilation", NO_PARAMETER, on={"dilation": {"dilated
 KERAS_ADAPTIVE_NONE = Limit("takes no None in output_size", RAISES,
                            on={"output_size": {"keeps a dim"}},
                            raises=raises("TypeError", "unsupported operand type"))
+
+
 def adaptive_window_outruns_input(case: Case) -> bool:
     """Keras's adaptive pools run a VALID pool of windows ceil(n/m) and ceil(n/m) + 1 and gather
     from both: where a dim keeps one cell or pools to one (ceil(n/m) + 1 > n), the second is an
-    empty pool."""
+    empty pool. (An output size with a None is KERAS_ADAPTIVE_NONE's.)"""
     from convparity.reference.adaptive import output_sizes
 
-    if case.output_size is None or None in np.ravel(np.asarray(case.output_size, dtype=object)):
-        return False  # KERAS_ADAPTIVE_NONE
     wanted = output_sizes(case.output_size, case.spatial_size)
     return any(-(-n // m) + 1 > n for n, m in zip(case.spatial_size, wanted))
 
@@ -355,7 +355,8 @@ def adaptive_outrun_probes(ndim: int) -> tuple[dict, ...]:
 # empty max pool of the gather (float16, float32 and float64 alike); an AVX2-only AMD EPYC ran it.
 KERAS_ADAPTIVE_MAX_OUTRUN = Limit(
     "can crash the process (SIGFPE in an empty max pool) where a dim keeps one cell or pools "
-    "to one", CRASHES, also=adaptive_window_outruns_input, probes=adaptive_outrun_probes)
+    "to one", CRASHES, on={"output_size": {"global", "divides", "uneven"}},
+    also=adaptive_window_outruns_input, probes=adaptive_outrun_probes)
 
 DIVISOR = Limit("has no divisor_override", NO_PARAMETER, on={"divisor_override": {"given"}},
                 parameter="divisor_override")
