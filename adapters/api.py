@@ -434,6 +434,13 @@ GLOBAL_ONLY = Limit("pools globally only (output size 1)", NO_PARAMETER,
                    parameter="output_size")
 
 
+def zeros_only(reason: str = "has no padding_mode (zeros only)") -> Limit:
+    """An API that pads with zeros and nothing else: every other padding mode is no parameter
+    of it."""
+    others = set(fields.PADDING_MODE.kinds) - {"zeros"}
+    return Limit(reason, NO_PARAMETER, on={"padding_mode": others}, parameter="padding_mode")
+
+
 def output_reached_by_no_tap(case: Case) -> bool:
     """A transposed conv with an output cell, along some spatial dim, that no input cell reaches
     through any kernel tap (input ``i`` reaches ``i*s + j*d - crop_before``)."""

@@ -16,7 +16,15 @@ import os
 
 import numpy as np
 
-from convparity.adapters.api import CRASHES, NO_PARAMETER, Api, Limit, along, channels_last
+from convparity.adapters.api import (
+    CRASHES,
+    NO_PARAMETER,
+    Api,
+    Limit,
+    along,
+    channels_last,
+    zeros_only,
+)
 from convparity.reference.case import Case
 from convparity.reference.conv_transpose import transpose_crops
 from convparity.reference.numerics import HALF_PRECISION, Numerics
@@ -240,9 +248,7 @@ XLA_UPSAMPLING_ABORT = Limit(
     probes=upsampling_probes)
 NO_GROUPS = Limit("has no feature_group_count (groups)", NO_PARAMETER,
                   on={"groups": {"several"}}, parameter="groups")
-NO_PADDING_MODE = Limit("has no padding_mode (zeros only)", NO_PARAMETER,
-                        on={"padding_mode": {"reflect", "replicate", "circular"}},
-                        parameter="padding_mode")
+NO_PADDING_MODE = zeros_only()
 
 
 SHARED = ("jax.lax.conv_general_dilated", "jax.lax.reduce_window")  # callables serving several ops

@@ -14,7 +14,7 @@ import functools
 
 import numpy as np
 
-from convparity.adapters.api import NO_PARAMETER, Limit
+from convparity.adapters.api import NO_PARAMETER, Limit, zeros_only
 from convparity.reference.case import Case
 from convparity.reference.conv_transpose import transpose_crops
 
@@ -100,9 +100,7 @@ def parameters(op_type: str) -> list[str]:
 # -- what the format cannot express (both ONNX engines) ----------------------------------------
 NCHW = Limit("runs channels_first (NCHW) only", NO_PARAMETER,
              on={"data_format": {"channels_last"}}, parameter="data_format")
-NO_PADDING_MODE = Limit("has no padding_mode (zeros only)", NO_PARAMETER,
-                        on={"padding_mode": {"reflect", "replicate", "circular"}},
-                        parameter="padding_mode")
+NO_PADDING_MODE = zeros_only()
 NO_DIVISOR = Limit("has no divisor_override", NO_PARAMETER,
                    on={"divisor_override": {"given"}}, parameter="divisor_override")
 

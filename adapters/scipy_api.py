@@ -13,7 +13,14 @@ import functools
 
 import numpy as np
 
-from convparity.adapters.api import NO_PARAMETER, RAISES, Api, Limit, dilate_kernel, raises
+from convparity.adapters.api import (
+    RAISES,
+    Api,
+    Limit,
+    dilate_kernel,
+    raises,
+    zeros_only,
+)
 from convparity.reference.case import Case
 from convparity.reference.numerics import Numerics, accumulating_in_storage
 
@@ -68,9 +75,7 @@ def in_storage(case: Case, machine: dict | None = None) -> Numerics:
 HALF = Limit("rejects float16 and bfloat16 input (1-D correlate takes them through NumPy)",
              RAISES, on={"dtype": {"float16", "bfloat16"}},
              raises=raises("ValueError", "not available for this type|Unsupported type"))
-PADDING_MODE = Limit("has no padding_mode for a zero-padded 'valid' correlation", NO_PARAMETER,
-                     on={"padding_mode": {"reflect", "replicate", "circular"}},
-                     parameter="padding_mode")
+PADDING_MODE = zeros_only("has no padding_mode for a zero-padded 'valid' correlation")
 
 
 def pool_by_filter(minimum: bool):

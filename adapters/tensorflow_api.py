@@ -33,6 +33,7 @@ from convparity.adapters.api import (
     output_size,
     raises,
     strided,
+    zeros_only,
 )
 from convparity.adapters.divergences import space_to_batch_geometry
 from convparity.adapters.versions import in_range, installed_version
@@ -312,9 +313,7 @@ def explicit(case: Case) -> bool:
 
 EXPLICIT = {"symmetric", "asymmetric"}  # explicit pads, some not zero
 NHWC_ONLY = raises("UnimplementedError InvalidArgumentError", "N(D)?HWC")
-PADDING_MODE = Limit("has no padding_mode (zeros only)", NO_PARAMETER,
-                     on={"padding_mode": {"reflect", "replicate", "circular"}},
-                     parameter="padding_mode")
+PADDING_MODE = zeros_only()
 # tf.nn says so (TypeError, ValueError); Keras's pooling and transposed layers call .lower() on it
 NOT_A_STRING = raises("TypeError ValueError AttributeError", "padding|'lower'")
 STRINGS_ONLY = Limit("takes padding 'SAME' or 'VALID' only, no explicit pads", RAISES,

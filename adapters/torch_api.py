@@ -29,6 +29,7 @@ from convparity.adapters.api import (
     output_size,
     raises,
     window_reads_only_padding,
+    zeros_only,
 )
 from convparity.reference.case import Case
 from convparity.reference.numerics import (
@@ -317,9 +318,7 @@ LP_PADDING = Limit("has no padding", NO_PARAMETER,
                    parameter="padding")
 LP_DILATION = Limit("has no dilation", NO_PARAMETER, on={"dilation": {"dilated"}},
                     parameter="dilation")
-F_PADDING_MODE = Limit("has no padding_mode (use torch.nn.Conv*d or F.pad)", NO_PARAMETER,
-                       on={"padding_mode": {"reflect", "replicate", "circular"}},
-                       parameter="padding_mode")
+F_PADDING_MODE = zeros_only("has no padding_mode (use torch.nn.Conv*d or F.pad)")
 
 
 # -- devices (see convparity.adapters.devices) -------------------------------------------------
