@@ -97,7 +97,7 @@ DATA_FORMAT = Field("data_format", ("channels_first", "channels_last"),
                     lambda c: c.data_format, _itself)
 PADDING = Field("padding", ("valid", "same", "same, uneven", "zero", "symmetric", "asymmetric"),
                 _padding_kind, _draw_padding)
-PADDING_MODE = Field("padding_mode", ("zeros", "reflect", "replicate", "circular"),
+PADDING_MODE = Field("padding_mode", ("zeros", "reflect", "replicate", "circular", "symmetric"),
                      lambda c: c.padding_mode, _itself)
 STRIDE = Field("stride", ("one", "equal", "unequal"), _stride_kind, _draw_stride)
 DILATION = Field("dilation", ("one", "dilated"),

@@ -319,6 +319,9 @@ LP_PADDING = Limit("has no padding", NO_PARAMETER,
 LP_DILATION = Limit("has no dilation", NO_PARAMETER, on={"dilation": {"dilated"}},
                     parameter="dilation")
 F_PADDING_MODE = zeros_only("has no padding_mode (use torch.nn.Conv*d or F.pad)")
+NO_SYMMETRIC = Limit("has no symmetric padding_mode (mirror with the edge repeated)", RAISES,
+                     on={"padding_mode": {"symmetric"}},
+                     raises=raises("ValueError", "padding_mode must be one of"))
 
 
 # -- devices (see convparity.adapters.devices) -------------------------------------------------
@@ -450,8 +453,9 @@ def apis() -> list[Api]:
                     F_limits, prefer, numerics=numerics,
                     backward=differentiable(kind, functional(F_name)),
                     backward_numerics=backward_numerics),
-                Api(f"torch.nn.{module_name}", FRAMEWORK, kind, n, module(module_name), limits,
-                    module_prefer, numerics=numerics,
+                Api(f"torch.nn.{module_name}", FRAMEWORK, kind, n, module(module_name),
+                    limits + ((NO_SYMMETRIC,) if kind == "conv" else ()), module_prefer,
+                    numerics=numerics,
                     backward=differentiable(kind, module(module_name)),
                     backward_numerics=backward_numerics),
             ]

@@ -175,7 +175,7 @@ def conv_cases(draw, ndim=2, *, batch=_DEFAULT, in_channels=_DEFAULT, out_channe
     input channels (1: depthwise) and 1-3 output channels per group, kernel 1-4 per dim, stride
     1-3, dilation 1-2, padding any form up to 2, input size just large enough for the kernel
     plus 0-5, ``padding_mode`` zeros (pass a strategy over ``("zeros", "reflect", "replicate",
-    "circular")`` for the others)."""
+    "circular", "symmetric")`` for the others)."""
     ndim = _resolve(draw, ndim, None)
     groups = _resolve(draw, groups, st.integers(1, 3))
     per_group = _resolve(draw, channels_per_group, st.integers(1, 3))

@@ -18,7 +18,9 @@ import numpy as np
 
 from convparity.reference.arguments import Pair
 
-PADDING_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+# torch's names (and symmetric, NumPy's) -> np.pad's modes
+PADDING_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap",
+                 "symmetric": "symmetric"}
 
 
 def conv_output_size(size: int, pad: Pair, kernel: int, stride: int, dilation: int) -> int:
@@ -49,8 +51,11 @@ def pad(
 ) -> np.ndarray:
     """Pad the trailing ``len(pads)`` (spatial) axes; leading axes (batch, channel) are untouched.
 
-    ``mode`` is a torch padding mode: zeros (``value``), reflect (mirror, edge not repeated),
-    replicate (edge repeated), circular (wrap around). A negative pad crops that many cells.
+    ``mode`` is a torch padding mode: zeros (``value``), reflect (mirror about the edge cell:
+    ``[c b | a b c | b a]``), replicate (the edge cell repeated), circular (wrap around); or
+    symmetric (mirror with the edge cell repeated, ``[b a | a b c | c b]``: NumPy's
+    ``symmetric``, scipy.ndimage's ``reflect``, OpenCV's ``BORDER_REFLECT``), whose period
+    ``2n`` serves any pad. A negative pad crops that many cells.
     """
     lead = x.ndim - len(pads)
     crop = tuple(slice(max(0, -lo), n - max(0, -hi)) for n, (lo, hi) in zip(x.shape[lead:], pads))

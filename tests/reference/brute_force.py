@@ -39,7 +39,7 @@ def _index(j: int, n: int, mode: str) -> int | None:
         period = 2 * (n - 1)
         j = j % period if period else 0
         return j if j < n else period - j
-    if mode == "symm":  # mirror with the edge repeated: -1 -> 0, n -> n-1
+    if mode in ("symm", "symmetric"):  # mirror with the edge repeated: -1 -> 0, n -> n-1
         j %= 2 * n
         return j if j < n else 2 * n - 1 - j
     raise AssertionError(mode)

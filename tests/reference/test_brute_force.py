@@ -25,7 +25,7 @@ def assert_same(case):
 
 
 @given(conv_cases(ranks, **small, padding_mode=st.sampled_from(
-    ["zeros", "reflect", "replicate", "circular"])))
+    ["zeros", "reflect", "replicate", "circular", "symmetric"])))
 def test_conv(case):
     assert_same(case)
 

@@ -222,6 +222,29 @@ def test_signal_boundaries():
     np.testing.assert_array_equal(ref.correlate2d(a, k, "same", "symm"), [[1, 1, 2]])
 
 
+
+@pytest.mark.parametrize("mode, padded", [
+    # x = [1, 2, 3] padded by 2 each side, as the docstring of windows.pad draws each mode
+    ("zeros", [0, 0, 1, 2, 3, 0, 0]),
+    ("reflect", [3, 2, 1, 2, 3, 2, 1]),  # mirror about the edge cell
+    ("replicate", [1, 1, 1, 2, 3, 3, 3]),
+    ("circular", [2, 3, 1, 2, 3, 1, 2]),
+    ("symmetric", [2, 1, 1, 2, 3, 3, 2]),  # mirror with the edge cell repeated
+])
+def test_padding_modes_by_hand(mode, padded):
+    # A one-tap kernel of weight 1 copies the padded input: the output is the padding itself.
+    x = np.array([[[1.0, 2.0, 3.0]]])
+    y = ref.conv1d(x, np.ones((1, 1, 1)), padding=2, padding_mode=mode)
+    np.testing.assert_array_equal(y[0, 0], padded)
+
+
+def test_symmetric_padding_past_the_input_repeats_with_period_2n():
+    # [1, 2] extends with period 4: cell j reads [1, 2, 2, 1][j mod 4]. Pads of 5 each side
+    # (wider than the input, which reflect and circular refuse) cover j = -5 .. 6.
+    x = np.array([[[1.0, 2.0]]])
+    y = ref.conv1d(x, np.ones((1, 1, 1)), padding=5, padding_mode="symmetric")
+    np.testing.assert_array_equal(y[0, 0], [1, 1, 2, 2, 1, 1, 2, 2, 1, 1, 2, 2])
+
 def test_torch_argument_forms_one_element_tuples_and_a_negative_divisor():
     # torch repeats a one-element tuple over every spatial dim, in convs and pools alike
     x = np.arange(25.0).reshape(1, 1, 5, 5)

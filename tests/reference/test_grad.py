@@ -15,7 +15,7 @@ from convparity.reference.strategies import conv_cases, conv_transpose_cases, po
 from tests.reference import brute_force
 
 ranks = st.integers(1, 3)
-modes = st.sampled_from(["zeros", "reflect", "replicate", "circular"])
+modes = st.sampled_from(["zeros", "reflect", "replicate", "circular", "symmetric"])
 
 
 def cotangent(case: Case, seed: int = 0, integers: bool = True) -> np.ndarray:
