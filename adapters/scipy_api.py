@@ -1,10 +1,13 @@
 """SciPy: ``signal.correlate2d``/``convolve2d`` (every mode and boundary) for the SciPy-style ops,
 ``signal.correlate`` (direct method) for multi-channel, grouped, strided, dilated convs of any
-rank, as sums over channel pairs of single-channel correlations, and ``ndimage.maximum_filter``/
-``minimum_filter`` for max and min pooling (:mod:`convparity.adapters.ndimage_extreme`).
+rank, ``ndimage.correlate``/``convolve`` for size-keeping convs in every padding mode, and
+``ndimage.maximum_filter``/``minimum_filter`` for max and min pooling
+(:mod:`convparity.adapters.ndimage_extreme`).
 
-A conv through SciPy is assembled as a user would: zero-pad with ``np.pad``, dilate the kernel by
-inserting zeros, correlate in ``'valid'`` mode, subsample by the stride, add the bias.
+A multi-channel conv through SciPy is assembled as a user would, as sums over channel pairs of
+single-channel correlations: through ``signal.correlate``, zero-pad with ``np.pad``, dilate the
+kernel by inserting zeros, correlate in ``'valid'`` mode, subsample by the stride; through
+``ndimage``, place the window by ``origin`` and pad by ``mode``. Then add the bias.
 """
 
 from __future__ import annotations
@@ -12,8 +15,10 @@ from __future__ import annotations
 import functools
 
 import numpy as np
+from hypothesis import strategies as st
 
 from convparity.adapters.api import (
+    NO_PARAMETER,
     RAISES,
     Api,
     Limit,
@@ -21,8 +26,10 @@ from convparity.adapters.api import (
     raises,
     zeros_only,
 )
+from convparity.reference import strategies
 from convparity.reference.case import Case
 from convparity.reference.numerics import Numerics, accumulating_in_storage
+from convparity.reference.placement import origin_of
 
 FRAMEWORK = "scipy"
 
@@ -42,28 +49,79 @@ def signal2d(name: str):
     return call
 
 
-def conv_by_correlate(case: Case):
-    """``y[n, o] = b[o] + sum_c correlate(xpad[n, g*C/G + c], dilate(w[o, c]), 'valid')[::s]``."""
-    correlate = signal().correlate
+def conv_by_channel_pairs(case: Case, correlate_one) -> np.ndarray:
+    """``y[n, o] = b[o] + sum_c correlate_one(x[n, g*C/G + c], w[o, c])``, ``g`` the group of
+    output channel ``o``; summed in the arrays' type."""
     x = np.moveaxis(case.input, -1, 1) if case.data_format == "channels_last" else case.input
-    x = np.pad(x, [(0, 0), (0, 0), *case.pads])
     out_channels, per_group = case.weight.shape[:2]
     o_per_group = out_channels // case.groups
-    every = tuple(slice(None, None, s) for s in case.strides)
     rows = []
     for n in range(x.shape[0]):
         channels = []
         for o in range(out_channels):
             first = (o // o_per_group) * per_group
-            acc = sum(correlate(x[n, first + c], dilate_kernel(case.weight[o, c], case.dilations),
-                                mode="valid", method="direct")[every]
-                      for c in range(per_group))
+            acc = sum(correlate_one(x[n, first + c], case.weight[o, c]) for c in range(per_group))
             if case.bias is not None:
                 acc = acc + case.bias[o]
             channels.append(acc)
         rows.append(np.stack(channels))
     y = np.stack(rows)
     return np.moveaxis(y, 1, -1) if case.data_format == "channels_last" else y
+
+
+def conv_by_correlate(case: Case):
+    """``correlate(pad(x), dilate(w), 'valid')[::s]`` per channel pair."""
+    every = tuple(slice(None, None, s) for s in case.strides)
+
+    def correlate_one(x, w):
+        x = np.pad(x, case.pads)
+        return signal().correlate(x, dilate_kernel(w, case.dilations), mode="valid",
+                                  method="direct")[every]
+
+    return conv_by_channel_pairs(case, correlate_one)
+
+
+@functools.cache
+def ndimage():
+    from scipy import ndimage
+
+    return ndimage
+
+
+# The oracle's padding modes by their ndimage names ('reflect' there is NumPy's symmetric).
+NDIMAGE_MODES = {"zeros": "constant", "symmetric": "reflect", "reflect": "mirror",
+                 "replicate": "nearest", "circular": "wrap"}
+
+
+def filter_by(name: str):
+    """``ndimage.correlate(x, w, mode, origin)`` per channel pair, ``origin`` placing the window
+    as the case's size-keeping pads do; ``ndimage.convolve`` takes the flipped kernel, and its
+    origin mirrored: ``-origin``, less one along an even kernel (SciPy's ``_correlate_or_convolve``
+    turns a convolve into that correlation)."""
+    def call(case: Case):
+        origin = origin_of(case.pads, case.kernel)
+        mode = NDIMAGE_MODES[case.padding_mode]
+        if name == "convolve":
+            origin = tuple(-o - (1 - k % 2) for o, k in zip(origin, case.kernel))
+
+        def correlate_one(x, w):
+            if name == "convolve":
+                w = w[(slice(None, None, -1),) * w.ndim]
+            return getattr(ndimage(), name)(x, w, mode=mode, cval=0.0, origin=origin)
+
+        return conv_by_channel_pairs(case, correlate_one)
+
+    return call
+
+
+def size_keeping(kernel) -> st.SearchStrategy:
+    """Pads ``(b, k - 1 - b)`` per dim: every window placement a filter has."""
+    return st.tuples(*[st.integers(0, k - 1).map(lambda b, k=k: (b, k - 1 - b)) for k in kernel])
+
+
+def keeps_size(case: Case) -> bool:
+    return all(lo >= 0 and hi >= 0 and lo + hi == k - 1 for (lo, hi), k in zip(case.pads,
+                                                                                 case.kernel))
 
 
 def in_storage(case: Case, machine: dict | None = None) -> Numerics:
@@ -93,6 +151,20 @@ NDIMAGE_HALF = Limit("has no float16 or bfloat16 filter (a 1-tap kernel filters 
                      raises=raises("RuntimeError", "not supported"))
 
 
+FILTER_HALF = Limit("has no float16 or bfloat16 filter", RAISES,
+                    on={"dtype": {"float16", "bfloat16"}},
+                    raises=raises("RuntimeError", "not supported"))
+FILTER_STRIDE = Limit("has no stride (a filter keeps the input size)", NO_PARAMETER,
+                      on={"stride": {"equal", "unequal"}}, parameter="stride")
+FILTER_DILATION = Limit("has no dilation", NO_PARAMETER, on={"dilation": {"dilated"}},
+                        parameter="dilation")
+FILTER_SIZE = Limit("keeps the input size: pads (b, k - 1 - b) per dim only, b placed by origin",
+                    NO_PARAMETER, also=lambda c: not keeps_size(c), parameter="padding",
+                    reach=lambda ndim: {"padding": strategies.paddings(ndim, 2)})
+FILTER_PREFER = {"padding": st.just(size_keeping),
+                 "padding_mode": st.sampled_from(list(NDIMAGE_MODES))}
+
+
 def apis() -> list[Api]:
     result = [
         Api("scipy.signal.correlate2d", FRAMEWORK, "correlate", 2, signal2d("correlate2d"),
@@ -110,5 +182,11 @@ def apis() -> list[Api]:
             (NDIMAGE_HALF,))
         for name, op in (("maximum_filter", "max_pool"), ("minimum_filter", "min_pool"))
         for n in (1, 2, 3)
+    ]
+    result += [
+        Api(f"scipy.ndimage.{name}", FRAMEWORK, "conv", n, filter_by(name),
+            (FILTER_HALF, FILTER_STRIDE, FILTER_DILATION, FILTER_SIZE), FILTER_PREFER,
+            numerics=in_storage)
+        for name in ("correlate", "convolve") for n in (1, 2, 3)
     ]
     return result

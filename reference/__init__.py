@@ -20,6 +20,7 @@ from convparity.reference.conv_transpose import (
     conv_transpose3d,
 )
 from convparity.reference.lp_pool import lp_pool1d, lp_pool2d, lp_pool3d
+from convparity.reference.placement import anchor_padding, origin_padding
 from convparity.reference.pooling import (
     avg_pool1d,
     avg_pool2d,
@@ -47,4 +48,5 @@ __all__ = [
     "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
     "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d",
     "correlate2d", "convolve2d",
+    "origin_padding", "anchor_padding",
 ]

@@ -175,7 +175,8 @@ def conv_cases(draw, ndim=2, *, batch=_DEFAULT, in_channels=_DEFAULT, out_channe
     input channels (1: depthwise) and 1-3 output channels per group, kernel 1-4 per dim, stride
     1-3, dilation 1-2, padding any form up to 2, input size just large enough for the kernel
     plus 0-5, ``padding_mode`` zeros (pass a strategy over ``("zeros", "reflect", "replicate",
-    "circular", "symmetric")`` for the others)."""
+    "circular", "symmetric")`` for the others). ``padding`` may draw a function of the kernel
+    size that gives the padding strategy."""
     ndim = _resolve(draw, ndim, None)
     groups = _resolve(draw, groups, st.integers(1, 3))
     per_group = _resolve(draw, channels_per_group, st.integers(1, 3))
@@ -185,6 +186,8 @@ def conv_cases(draw, ndim=2, *, batch=_DEFAULT, in_channels=_DEFAULT, out_channe
     stride = _per_dim(draw, stride, ndim, st.integers(1, 3))
     dilation = _per_dim(draw, dilation, ndim, st.integers(1, 2))
     padding = _resolve(draw, padding, paddings(ndim, 2))
+    if callable(padding):  # a function of the kernel (a filter's size-keeping placements)
+        padding = draw(padding(kernel))
     padding_mode = _resolve(draw, padding_mode, None)
     size = _input_size(draw, input_size, ndim, kernel, dilation, padding, padding_mode)
     return _weighted_case(

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from convparity import reference as ref
+from convparity.reference.placement import origin_of
 
 X = np.zeros((1, 4, 5, 5))
 W = np.zeros((6, 2, 3, 3))  # groups=2
@@ -112,6 +113,18 @@ ERROR_INPUTS = [
     ("signal complex fillvalue",
      lambda: ref.correlate2d(np.zeros((3, 3)), np.zeros((2, 2)), fillvalue=1j), TypeError,
      r"fillvalue=1j: expected a real number"),
+    ("origin past the kernel", lambda: ref.origin_padding(4, 2), ValueError,
+     r"origin=2: a kernel of 4 cells takes origin -2 to 1"),
+    ("origin per dim", lambda: ref.origin_padding((3, 3), (0, -2)), ValueError,
+     r"origin=\(0, -2\): a kernel of 3 cells takes origin -1 to 1"),
+    ("origin not an int", lambda: ref.origin_padding((3, 3), "a"), TypeError,
+     r"origin='a': expected an int or a sequence of 2 ints"),
+    ("anchor past the kernel", lambda: ref.anchor_padding(3, 3), ValueError,
+     r"anchor=3: a kernel of 3 cells takes anchor -1 to 2"),
+    ("anchor below -1", lambda: ref.anchor_padding(3, -2), ValueError,
+     r"anchor=-2: a kernel of 3 cells takes anchor -1 to 2"),
+    ("pads that change the size", lambda: origin_of([(1, 1)], 4), ValueError,
+     r"pads=\[\(1, 1\)\]: a filter of 4 cells keeps the size with pads \(b, 4 - 1 - b\)"),
 ]
 
 

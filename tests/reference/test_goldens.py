@@ -245,6 +245,23 @@ def test_symmetric_padding_past_the_input_repeats_with_period_2n():
     y = ref.conv1d(x, np.ones((1, 1, 1)), padding=5, padding_mode="symmetric")
     np.testing.assert_array_equal(y[0, 0], [1, 1, 2, 2, 1, 1, 2, 2, 1, 1, 2, 2])
 
+
+def test_window_placement_as_pads():
+    # ndimage centres tap k//2 + origin on the output cell: k=4, origin 0 reads cells i-2..i+1,
+    # pads (2, 1); origin -2 starts the window at the cell itself (0, 3); origin 1 ends it
+    # there (3, 0). k=3, origin 0 is the centred (1, 1).
+    assert ref.origin_padding(4) == ((2, 1),)
+    assert ref.origin_padding((4, 4, 3), (-2, 1, 0)) == ((0, 3), (3, 0), (1, 1))
+    # OpenCV's anchor is the tap on the output cell: -1 is k//2 (so (2, 1) for k=4, as ndimage
+    # with origin 0); anchor 0 puts all the padding after.
+    assert ref.anchor_padding(4) == ((2, 1),)
+    assert ref.anchor_padding((3, 5), (0, 4)) == ((0, 2), (4, 0))
+    # torch's 'same' for k=4 pads (1, 2), the other way round: ndimage's origin -1.
+    from convparity.reference.placement import origin_of
+
+    assert origin_of([(1, 2)], 4) == (-1,)
+    assert ref.origin_padding(4, -1) == ((1, 2),)
+
 def test_torch_argument_forms_one_element_tuples_and_a_negative_divisor():
     # torch repeats a one-element tuple over every spatial dim, in convs and pools alike
     x = np.arange(25.0).reshape(1, 1, 5, 5)
