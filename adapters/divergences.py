@@ -389,6 +389,14 @@ def ndimage_order(case: Case, dtype=None) -> np.ndarray:
     return ndimage_extreme(case, minimum=case.op == "min_pool")
 
 
+def opencv_order(case: Case, dtype=None) -> np.ndarray:
+    """OpenCV's dilate/erode as they fold NaN (:mod:`convparity.adapters.opencv_morphology`):
+    SIMD and scalar folds by output column, rows then columns."""
+    from convparity.adapters.opencv_morphology import opencv_extreme
+
+    return opencv_extreme(case, minimum=case.op == "min_pool")
+
+
 def first_group_bias(case: Case, dtype=None) -> np.ndarray:
     """A grouped transposed conv whose every group adds the first group's bias."""
     y = case.replace(bias=None).expected()
@@ -412,7 +420,8 @@ RULES: dict[str, Callable[..., Answer]] = {
     name: alongside_oracle(alternative) for name, alternative in [
         ("lowest_for_neg_inf", lowest_for_neg_inf), ("bias_on_last_axis", bias_on_last_axis),
         ("first_then_greater", first_then_greater_max), ("first_group_bias", first_group_bias),
-        ("nan_dropped", nan_dropped), ("ndimage_order", ndimage_order)]
+        ("nan_dropped", nan_dropped), ("ndimage_order", ndimage_order),
+        ("opencv_order", opencv_order)]
 } | {"space_to_batch": space_to_batch, "nan_ignored": nan_ignored, "mlas_max": mlas_max,
      "simd_max_padded": simd_max_padded, "simd_max_per_axis": simd_max_per_axis,
      "nan_ignored_mean": nan_ignored_mean, "lp_overhang_rescaled": lp_overhang_rescaled}

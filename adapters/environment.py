@@ -189,10 +189,21 @@ def onnxruntime_facts() -> dict:
             "providers": onnxruntime.get_available_providers()}
 
 
+def opencv_facts() -> dict:
+    """OpenCV's version and the CPU features it dispatches to (``OPENCV_CPU_DISABLE`` applied):
+    which SIMD path its morphology takes decides how it folds NaN."""
+    import cv2
+
+    from convparity.adapters.opencv_morphology import lanes
+
+    return {"version": cv2.__version__, "cpu_features": cv2.getCPUFeaturesLine(),
+            "morphology_float32_lanes": lanes()}
+
+
 FRAMEWORK_FACTS = {"torch": torch_facts, "tensorflow": tensorflow_facts,
                    "scipy": lambda: numpy_like_facts("scipy"), "jax": jax_facts,
                    "onnxruntime": onnxruntime_facts,
-                   "onnx": lambda: numpy_like_facts("onnx")}
+                   "onnx": lambda: numpy_like_facts("onnx"), "cv2": opencv_facts}
 
 
 @functools.cache

@@ -19,39 +19,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from convparity.adapters.filters import fill, footprint, geometry_of, padded, strided
 from convparity.reference.case import Case
 from convparity.reference.layout import batched_channels_first
-from convparity.reference.pooling import PoolGeometry, pool_geometry
-
-
-def fill(minimum: bool) -> float:
-    return np.inf if minimum else -np.inf
-
-
-def geometry_of(case: Case) -> PoolGeometry:
-    size = case.spatial_size
-    return pool_geometry(size, case.kernel_size, case.stride, case.padding, case.dilation,
-                         case.ceil_mode)
-
-
-def padded(x: np.ndarray, geometry: PoolGeometry, minimum: bool) -> np.ndarray:
-    """``x`` (batched channels first) padded with the fill, the ceil-mode overhang included."""
-    return geometry.padded(x, fill(minimum), overhang_value=fill(minimum))
-
-
-def footprint(geometry: PoolGeometry) -> np.ndarray:
-    """The dilated kernel's taps as a boolean footprint over the batch, channel and spatial
-    axes."""
-    spans = [(k - 1) * d + 1 for k, d in zip(geometry.kernel_size, geometry.dilation)]
-    taps = np.zeros((1, 1, *spans), dtype=bool)
-    taps[(0, 0, *[slice(None, None, d) for d in geometry.dilation])] = True
-    return taps
-
-
-def strided(filtered: np.ndarray, geometry: PoolGeometry) -> np.ndarray:
-    """The filter's outputs at each window's first cell, every stride."""
-    return filtered[(..., *[slice(0, (m - 1) * s + 1, s) for m, s in
-                            zip(geometry.out_size, geometry.stride)])]
+from convparity.reference.pooling import PoolGeometry
 
 
 def scipy_pool(case: Case, minimum: bool) -> np.ndarray:

@@ -21,6 +21,7 @@ ADAPTERS = {
     "jax": "convparity.adapters.jax_api",
     "onnxruntime": "convparity.adapters.onnxruntime_api",
     "onnx": "convparity.adapters.onnx_api",
+    "cv2": "convparity.adapters.opencv_api",
 }
 
 

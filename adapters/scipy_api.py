@@ -15,10 +15,8 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from hypothesis import strategies as st
 
 from convparity.adapters.api import (
-    NO_PARAMETER,
     RAISES,
     Api,
     Limit,
@@ -26,9 +24,13 @@ from convparity.adapters.api import (
     raises,
     zeros_only,
 )
-from convparity.reference import strategies
+from convparity.adapters.filters import (
+    FILTER_LIMITS,
+    conv_by_channel_pairs,
+    filter_prefer,
+    in_storage,
+)
 from convparity.reference.case import Case
-from convparity.reference.numerics import Numerics, accumulating_in_storage
 from convparity.reference.placement import origin_of
 
 FRAMEWORK = "scipy"
@@ -47,26 +49,6 @@ def signal2d(name: str):
         return fn(case.input, case.weight, case.mode, case.boundary, case.fillvalue)
 
     return call
-
-
-def conv_by_channel_pairs(case: Case, correlate_one) -> np.ndarray:
-    """``y[n, o] = b[o] + sum_c correlate_one(x[n, g*C/G + c], w[o, c])``, ``g`` the group of
-    output channel ``o``; summed in the arrays' type."""
-    x = np.moveaxis(case.input, -1, 1) if case.data_format == "channels_last" else case.input
-    out_channels, per_group = case.weight.shape[:2]
-    o_per_group = out_channels // case.groups
-    rows = []
-    for n in range(x.shape[0]):
-        channels = []
-        for o in range(out_channels):
-            first = (o // o_per_group) * per_group
-            acc = sum(correlate_one(x[n, first + c], case.weight[o, c]) for c in range(per_group))
-            if case.bias is not None:
-                acc = acc + case.bias[o]
-            channels.append(acc)
-        rows.append(np.stack(channels))
-    y = np.stack(rows)
-    return np.moveaxis(y, 1, -1) if case.data_format == "channels_last" else y
 
 
 def conv_by_correlate(case: Case):
@@ -114,22 +96,6 @@ def filter_by(name: str):
     return call
 
 
-def size_keeping(kernel) -> st.SearchStrategy:
-    """Pads ``(b, k - 1 - b)`` per dim: every window placement a filter has."""
-    return st.tuples(*[st.integers(0, k - 1).map(lambda b, k=k: (b, k - 1 - b)) for k in kernel])
-
-
-def keeps_size(case: Case) -> bool:
-    return all(lo >= 0 and hi >= 0 and lo + hi == k - 1 for (lo, hi), k in zip(case.pads,
-                                                                                 case.kernel))
-
-
-def in_storage(case: Case, machine: dict | None = None) -> Numerics:
-    """NumPy/SciPy sum in the arrays' own type: a float16 correlation (1-D) and the channel
-    sums this adapter adds accumulate in float16."""
-    return accumulating_in_storage(case.dtype)
-
-
 HALF = Limit("rejects float16 and bfloat16 input (1-D correlate takes them through NumPy)",
              RAISES, on={"dtype": {"float16", "bfloat16"}},
              raises=raises("ValueError", "not available for this type|Unsupported type"))
@@ -154,15 +120,7 @@ NDIMAGE_HALF = Limit("has no float16 or bfloat16 filter (a 1-tap kernel filters 
 FILTER_HALF = Limit("has no float16 or bfloat16 filter", RAISES,
                     on={"dtype": {"float16", "bfloat16"}},
                     raises=raises("RuntimeError", "not supported"))
-FILTER_STRIDE = Limit("has no stride (a filter keeps the input size)", NO_PARAMETER,
-                      on={"stride": {"equal", "unequal"}}, parameter="stride")
-FILTER_DILATION = Limit("has no dilation", NO_PARAMETER, on={"dilation": {"dilated"}},
-                        parameter="dilation")
-FILTER_SIZE = Limit("keeps the input size: pads (b, k - 1 - b) per dim only, b placed by origin",
-                    NO_PARAMETER, also=lambda c: not keeps_size(c), parameter="padding",
-                    reach=lambda ndim: {"padding": strategies.paddings(ndim, 2)})
-FILTER_PREFER = {"padding": st.just(size_keeping),
-                 "padding_mode": st.sampled_from(list(NDIMAGE_MODES))}
+FILTER_PREFER = filter_prefer(NDIMAGE_MODES)
 
 
 def apis() -> list[Api]:
@@ -185,7 +143,7 @@ def apis() -> list[Api]:
     ]
     result += [
         Api(f"scipy.ndimage.{name}", FRAMEWORK, "conv", n, filter_by(name),
-            (FILTER_HALF, FILTER_STRIDE, FILTER_DILATION, FILTER_SIZE), FILTER_PREFER,
+            (FILTER_HALF, *FILTER_LIMITS), FILTER_PREFER,
             numerics=in_storage)
         for name in ("correlate", "convolve") for n in (1, 2, 3)
     ]

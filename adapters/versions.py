@@ -15,6 +15,8 @@ DISTRIBUTIONS = {
     "tensorflow": ("tensorflow-cpu", "tensorflow", "tf-nightly"),
     "scipy": ("scipy",),
     "keras": ("keras",),
+    "cv2": ("opencv-python-headless", "opencv-python", "opencv-contrib-python-headless",
+            "opencv-contrib-python"),
 }
 
 

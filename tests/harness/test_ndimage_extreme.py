@@ -1,10 +1,10 @@
-"""SciPy's maximum/minimum filters as pools, and the model of how they fold NaN
-(convparity.adapters.ndimage_extreme), against windows folded by hand."""
+"""SciPy's maximum/minimum filters (and OpenCV's dilate/erode) as pools, and the model of how
+SciPy's fold NaN (convparity.adapters.ndimage_extreme), against windows folded by hand."""
 
 import numpy as np
 import pytest
 
-from convparity.adapters import ndimage_extreme
+from convparity.adapters import ndimage_extreme, opencv_morphology
 from convparity.reference.case import Case
 
 NAN = np.nan
@@ -38,11 +38,15 @@ def test_the_model_folds_as_worked_by_hand_and_as_scipy_does(x, op, arguments, e
     np.testing.assert_array_equal(ndimage_extreme.scipy_pool(found, minimum)[0, 0], expected)
 
 
-def test_without_nan_the_filters_pool_as_the_oracle():
+@pytest.mark.parametrize("engine", ["scipy", "cv2"])
+def test_without_nan_the_filters_pool_as_the_oracle(engine):
+    """SciPy's maximum/minimum filters and OpenCV's dilate/erode, as the adapters call them."""
+    pytest.importorskip(engine)
+    pool = ndimage_extreme.scipy_pool if engine == "scipy" else opencv_morphology.opencv_pool
     rng = np.random.default_rng(0)
     x = rng.integers(-5, 5, size=(2, 3, 7, 6)).astype(np.float64)
     for op in ("max_pool", "min_pool"):
         pooled = Case(op, x, kernel_size=(3, 2), stride=(2, 1), padding=1, dilation=(1, 2),
                       ceil_mode=True)
         np.testing.assert_array_equal(
-            ndimage_extreme.scipy_pool(pooled, op == "min_pool"), pooled.expected())
+            pool(pooled, op == "min_pool"), pooled.expected())
