@@ -397,6 +397,22 @@ def opencv_order(case: Case, dtype=None) -> np.ndarray:
     return opencv_extreme(case, minimum=case.op == "min_pool")
 
 
+def opencv_running_sum(case: Case, dtype=None, numerics=None) -> Answer:
+    """OpenCV's blur as a running sum down each column
+    (:mod:`convparity.adapters.running_sums`)."""
+    from convparity.adapters.running_sums import answer, opencv_sums
+
+    return Answer(*answer(case, lambda xp: opencv_sums(xp, *case.kernel)))
+
+
+def scipy_running_sum(case: Case, dtype=None, numerics=None) -> Answer:
+    """SciPy's uniform_filter as a running sum along each axis
+    (:mod:`convparity.adapters.running_sums`)."""
+    from convparity.adapters.running_sums import answer, scipy_sums
+
+    return Answer(*answer(case, lambda xp: scipy_sums(xp, (1, 1, *case.kernel))))
+
+
 def first_group_bias(case: Case, dtype=None) -> np.ndarray:
     """A grouped transposed conv whose every group adds the first group's bias."""
     y = case.replace(bias=None).expected()
@@ -424,7 +440,8 @@ RULES: dict[str, Callable[..., Answer]] = {
         ("opencv_order", opencv_order)]
 } | {"space_to_batch": space_to_batch, "nan_ignored": nan_ignored, "mlas_max": mlas_max,
      "simd_max_padded": simd_max_padded, "simd_max_per_axis": simd_max_per_axis,
-     "nan_ignored_mean": nan_ignored_mean, "lp_overhang_rescaled": lp_overhang_rescaled}
+     "nan_ignored_mean": nan_ignored_mean, "lp_overhang_rescaled": lp_overhang_rescaled,
+     "opencv_running_sum": opencv_running_sum, "scipy_running_sum": scipy_running_sum}
 
 INSTEAD = (*REREAD, *RULES)
 
@@ -553,6 +570,7 @@ def case_facts(case: Case) -> dict:
         # (a reread may bring into a window a NaN or -inf that the oracle's windows miss)
         "input_has_nan": bool(np.isnan(np.asarray(case.input, dtype=np.float64)).any()),
         "input_has_neg_inf": bool((np.asarray(case.input, dtype=np.float64) == -np.inf).any()),
+        "input_has_inf": bool(np.isinf(np.asarray(case.input, dtype=np.float64)).any()),
         "expected_has_neg_inf": bool((expected == -np.inf).any()),
         "tap_reads_only_padding": case.op == "conv" and tap_reads_only_padding(case),
         "ceil_mode": bool(case.ceil_mode), "count_include_pad": bool(case.count_include_pad),
@@ -564,7 +582,7 @@ CASE_FACT_NAMES = frozenset({
     "channels_per_group",
     "has_bias", "distinct_bias", "out_channels", "padding", "same_totals", "kernel", "strides",
     "dilations", "input_size", "out_size", "expected_has_nan", "expected_has_neg_inf",
-    "input_has_nan", "input_has_neg_inf",
+    "input_has_nan", "input_has_neg_inf", "input_has_inf",
     "tap_reads_only_padding", "ceil_mode", "count_include_pad"})
 KNOWN_NAMES = CASE_FACT_NAMES | environment.FACT_NAMES
 

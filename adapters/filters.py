@@ -67,6 +67,16 @@ FILTER_SIZE = Limit("keeps the input size: pads (b, k - 1 - b) per dim only, b p
                     "window", NO_PARAMETER, also=lambda c: not keeps_size(c), parameter="padding",
                     reach=lambda ndim: {"padding": strategies.paddings(ndim, 2)})
 FILTER_LIMITS = (FILTER_STRIDE, FILTER_DILATION, FILTER_SIZE)
+# A box filter as an average pool divides every window by its area, padding counted.
+BOX_LIMITS = (
+    FILTER_DILATION,
+    Limit("divides by the whole window, padding counted (count_include_pad only)", NO_PARAMETER,
+          on={"count_include_pad": {False}}, parameter="count_include_pad"),
+    Limit("has no ceil_mode (an overhanging window would be divided by its whole area)",
+          NO_PARAMETER, on={"ceil_mode": {True}}, parameter="ceil_mode"),
+    Limit("has no divisor_override", NO_PARAMETER, on={"divisor_override": {"given"}},
+          parameter="divisor_override"),
+)
 
 
 def filter_prefer(padding_modes) -> dict:

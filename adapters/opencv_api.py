@@ -1,6 +1,7 @@
 """OpenCV (``cv2``, from ``opencv-python-headless``): ``filter2D`` as a size-keeping 2-D conv,
 one call per channel pair (:mod:`convparity.adapters.filters`); ``dilate``/``erode`` as max/min
-pools (:mod:`convparity.adapters.opencv_morphology`).
+pools (:mod:`convparity.adapters.opencv_morphology`); ``blur``/``boxFilter`` as average pools
+(:mod:`convparity.adapters.running_sums`).
 
 ``filter2D(src, -1, kernel, anchor=(ax, ay), borderType=B)`` correlates: ``dst[i, j] =
 sum k[s, t] * src[i + s - ay, j + t - ax]``, so the case's pads ``(b, k - 1 - b)`` are the
@@ -15,6 +16,7 @@ import math
 
 from convparity.adapters.api import RAISES, Api, Limit, raises
 from convparity.adapters.filters import (
+    BOX_LIMITS,
     FILTER_LIMITS,
     conv_by_channel_pairs,
     filter_prefer,
@@ -77,6 +79,26 @@ MORPHOLOGY_HALF = Limit("has no float16 or bfloat16 morphology (a 1x1 mask copie
                         raises=raises("error", "Unsupported data type"))
 
 
+def pool_by_box(name: str):
+    def call(case: Case):
+        from convparity.adapters.running_sums import opencv_pool
+
+        def box(plane, size):
+            if name == "blur":
+                return cv2().blur(plane, size, anchor=(0, 0), borderType=cv2().BORDER_CONSTANT)
+            return cv2().boxFilter(plane, -1, size, anchor=(0, 0), normalize=True,
+                                   borderType=cv2().BORDER_CONSTANT)
+
+        return opencv_pool(case, box)
+
+    return call
+
+
+BOX_HALF = Limit("has no float16 or bfloat16 box filter", RAISES,
+                 on={"dtype": {"float16", "bfloat16"}},
+                 raises=raises("error", "Unsupported combination of sum format"))
+
+
 def apis() -> list[Api]:
     return [
         Api("cv2.filter2D", FRAMEWORK, "conv", 2, filter2d, (HALF, NO_WRAP, *FILTER_LIMITS),
@@ -84,4 +106,7 @@ def apis() -> list[Api]:
         Api("cv2.dilate", FRAMEWORK, "max_pool", 2, pool_by_morphology(False),
             (MORPHOLOGY_HALF,)),
         Api("cv2.erode", FRAMEWORK, "min_pool", 2, pool_by_morphology(True), (MORPHOLOGY_HALF,)),
+    ] + [
+        Api(f"cv2.{name}", FRAMEWORK, "avg_pool", 2, pool_by_box(name), (BOX_HALF, *BOX_LIMITS))
+        for name in ("blur", "boxFilter")
     ]

@@ -25,6 +25,7 @@ from convparity.adapters.api import (
     zeros_only,
 )
 from convparity.adapters.filters import (
+    BOX_LIMITS,
     FILTER_LIMITS,
     conv_by_channel_pairs,
     filter_prefer,
@@ -123,6 +124,13 @@ FILTER_HALF = Limit("has no float16 or bfloat16 filter", RAISES,
 FILTER_PREFER = filter_prefer(NDIMAGE_MODES)
 
 
+def pool_by_uniform_filter(case: Case):
+    from convparity.adapters.running_sums import scipy_pool
+
+    return scipy_pool(case, lambda xp, size: ndimage().uniform_filter(
+        xp, size, mode="constant", cval=0.0, origin=[-(k // 2) for k in size]))
+
+
 def apis() -> list[Api]:
     result = [
         Api("scipy.signal.correlate2d", FRAMEWORK, "correlate", 2, signal2d("correlate2d"),
@@ -146,5 +154,10 @@ def apis() -> list[Api]:
             (FILTER_HALF, *FILTER_LIMITS), FILTER_PREFER,
             numerics=in_storage)
         for name in ("correlate", "convolve") for n in (1, 2, 3)
+    ]
+    result += [
+        Api("scipy.ndimage.uniform_filter", FRAMEWORK, "avg_pool", n, pool_by_uniform_filter,
+            (NDIMAGE_HALF, *BOX_LIMITS))
+        for n in (1, 2, 3)
     ]
     return result
