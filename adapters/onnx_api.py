@@ -13,6 +13,7 @@ import numpy as np
 from convparity.adapters import onnx_model
 from convparity.adapters.api import DIFFERS, GLOBAL_ONLY, RAISES, Api, Limit, raises
 from convparity.adapters.onnx_model import (
+    ABSOLUTE_ONLY,
     NCHW,
     NO_DIVISOR,
     NO_PADDING_MODE,
@@ -111,6 +112,20 @@ AVERAGE_CEIL_PADS = Limit(
     on={"ceil_mode": {True}, "padding": {"zero", "symmetric", "asymmetric"}})
 
 
+LP_CEIL = Limit(
+    "computes something else for ceil_mode (LpPool, as (kernel volume * AveragePool(|x|^p))^(1/p)"
+    ": an overhanging window is rescaled by the kernel over the cells inside in 2-D and 3-D, "
+    "x=[-4, -3, -8], kernel 2: [5, 11.31] instead of [5, 8]; split in 1-D, x=[6, 2, 0, -4], "
+    "kernel 3: [6.32, 0] instead of [6.32, 4])", DIFFERS,
+    on={"ceil_mode": {True}})
+
+
+FRACTIONAL_P = Limit(
+    "takes an integer p only (the spec's int attribute): a float p runs, its 1/p in float32 "
+    "(x=[6] in float64, p=1.5: 6.00000032 instead of 6)", DIFFERS,
+    on={"norm_type": {"fractional"}})
+
+
 AVERAGE_AUTO_PAD_DILATED = Limit(
     "computes something else for auto_pad with a dilation (AveragePool: the undilated kernel's "
     "output count, windows overhanging into zeros; VALID, kernel 2, dilation 2, x=[1, 2, 3, 3]: "
@@ -154,6 +169,9 @@ def apis() -> list[Api]:
                           AVERAGE_CEIL_PADS, AVERAGE_AUTO_PAD_DILATED)),
             ("adaptive_avg_pool", (NCHW, GLOBAL_ONLY)),
             ("adaptive_max_pool", (NCHW, GLOBAL_ONLY)),
+            # LpPool is (kernel volume * AveragePool(|x|^p))^(1/p): AveragePool's limits
+            ("lp_pool", (NCHW, ABSOLUTE_ONLY, FRACTIONAL_P, LP_CEIL, AVERAGE_SAME_NEGATIVE,
+                         AVERAGE_AUTO_PAD_DILATED)),
         ]:
             if op == "adaptive_max_pool" and n != 2:
                 # GlobalMaxPool reduces axes 2 and 3 whatever the rank (onnx 1.23): in 1-D the

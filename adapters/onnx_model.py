@@ -1,4 +1,4 @@
-"""One case as a one-node ONNX model (Conv, ConvTranspose, MaxPool, AveragePool, and
+"""One case as a one-node ONNX model (Conv, ConvTranspose, MaxPool, AveragePool, LpPool, and
 GlobalAveragePool/GlobalMaxPool for adaptive pools of output size 1), for the ONNX
 engines (:mod:`convparity.adapters.onnxruntime_api`, :mod:`convparity.adapters.onnx_api`).
 
@@ -14,7 +14,7 @@ import functools
 
 import numpy as np
 
-from convparity.adapters.api import NO_PARAMETER, Limit, zeros_only
+from convparity.adapters.api import NO_PARAMETER, RAISES, Limit, raises, zeros_only
 from convparity.reference.case import Case
 from convparity.reference.conv_transpose import transpose_crops
 
@@ -22,7 +22,8 @@ OPSET = 22
 IR_VERSION = 10
 OP_TYPES = {"conv": "Conv", "conv_transpose": "ConvTranspose", "max_pool": "MaxPool",
             "avg_pool": "AveragePool", "adaptive_avg_pool": "GlobalAveragePool",
-            "adaptive_max_pool": "GlobalMaxPool"}  # global pools: output size 1 only
+            "adaptive_max_pool": "GlobalMaxPool",  # global pools: output size 1 only
+            "lp_pool": "LpPool"}
 
 
 @functools.cache
@@ -59,6 +60,10 @@ def attributes(case: Case) -> dict:
         found.update(dilations=list(case.dilations), group=case.groups)
     elif case.op == "max_pool":
         found.update(dilations=list(case.dilations), ceil_mode=int(case.ceil_mode))
+    elif case.op == "lp_pool":  # p as the case gives it: an int attribute, or a float one
+        p = float(case.norm_type)
+        found.update(dilations=list(case.dilations), ceil_mode=int(case.ceil_mode),
+                     p=int(p) if p.is_integer() else p)
     else:
         found.update(ceil_mode=int(case.ceil_mode), count_include_pad=int(case.count_include_pad))
         if any(d > 1 for d in case.dilations):
@@ -103,6 +108,12 @@ NCHW = Limit("runs channels_first (NCHW) only", NO_PARAMETER,
 NO_PADDING_MODE = zeros_only()
 NO_DIVISOR = Limit("has no divisor_override", NO_PARAMETER,
                    on={"divisor_override": {"given"}}, parameter="divisor_override")
+INTEGER_P = Limit("takes an integer p only (LpPool's p is an int attribute)", RAISES,
+                  on={"norm_type": {"fractional"}},
+                  raises=raises("InvalidGraph Fail ValidationError TypeError",
+                                "attribute type|p|INT"))
+ABSOLUTE_ONLY = Limit("sums |x|^p (the 'absolute' convention) only", NO_PARAMETER,
+                      on={"convention": {"signed"}}, parameter="convention")
 
 
 def output_padding_not_below_stride(case: Case) -> bool:

@@ -9,6 +9,8 @@ import math
 from convparity.adapters import onnx_model
 from convparity.adapters.api import DIFFERS, GLOBAL_ONLY, RAISES, Api, Limit, raises
 from convparity.adapters.onnx_model import (
+    ABSOLUTE_ONLY,
+    INTEGER_P,
     NCHW,
     NO_DIVISOR,
     NO_PADDING_MODE,
@@ -139,6 +141,7 @@ def apis() -> list[Api]:
                           CEIL_WINDOW_IN_PADDING, SAME_DILATED_EMPTY)),
             ("adaptive_avg_pool", (NCHW, GLOBAL_ONLY, NO_BFLOAT16, NO_FLOAT64)),
             ("adaptive_max_pool", (NCHW, GLOBAL_ONLY, NO_BFLOAT16, NO_FLOAT64)),
+            ("lp_pool", (NCHW, ABSOLUTE_ONLY, INTEGER_P, NO_BFLOAT16, NO_FLOAT64, POOL_PAD)),
         ]:
             op_type = onnx_model.OP_TYPES[op]
             result.append(Api(f"onnxruntime.{op_type}", FRAMEWORK, op, n, run, limits,
