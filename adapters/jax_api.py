@@ -18,6 +18,7 @@ import numpy as np
 
 from convparity.adapters.api import (
     CRASHES,
+    GLOBAL_ONLY,
     NO_PARAMETER,
     Api,
     Limit,
@@ -193,6 +194,17 @@ def avg_pool(case: Case):
     return sums / counts
 
 
+def global_pool(reduce: str):
+    """Global pooling as flax models write it: ``jnp.mean``/``jnp.max`` over the spatial axes,
+    dims kept."""
+    def call(case: Case):
+        first = 1 if channels_last(case) else 2
+        axes = tuple(range(first, first + case.ndim))
+        return getattr(jax().numpy, reduce)(array(case.input), axis=axes, keepdims=True)
+
+    return call
+
+
 # -- modes -------------------------------------------------------------------------------------
 def jitted(call):
     """``call`` under ``jax.jit``: the case's arrays traced, everything else static."""
@@ -217,7 +229,10 @@ def numerics(case: Case, machine: dict | None = None) -> Numerics | None:
     conv's sums (a 2-tap float16 conv 6 ulps off, matching float16 accumulation; a 64-tap one
     summed in float32); the bias is added after rounding. float32/float64: themselves."""
     name = case.dtype.name
-    if name not in HALF_PRECISION or case.op in ("max_pool", "min_pool"):
+    if name not in HALF_PRECISION or case.op in ("max_pool", "min_pool", "adaptive_max_pool",
+                                                   "adaptive_avg_pool"):
+        # jnp.mean sums float16/bfloat16 in float32 (measured: the mean of 1 and 64 times
+        # 2**-12 in float16 is 1/64, as exact, not float16 accumulation's 1/65)
         return None
     return Numerics(name, name, storage_roundings=int(case.bias is not None))
 
@@ -266,6 +281,8 @@ def apis() -> list[Api]:
             ("jax.lax.reduce_window", "max_pool", max_pool, ()),
             ("jax.lax.reduce_window", "min_pool", min_pool, ()),
             ("jax.lax.reduce_window", "avg_pool", avg_pool, ()),
+            ("jax.numpy.mean", "adaptive_avg_pool", global_pool("mean"), (GLOBAL_ONLY,)),
+            ("jax.numpy.max", "adaptive_max_pool", global_pool("max"), (GLOBAL_ONLY,)),
         ]:
             # the op names the variant where one callable serves several
             shown = op if name in SHARED else ""
