@@ -48,3 +48,23 @@ def test_the_anchor_is_a_point_column_first_and_defaults_to_the_kernel_centre():
     # anchor=(0, 2): column 0, row 2 -> dst[i, j] = src[i - 2, j]
     got = cv2.filter2D(x, -1, k, anchor=(0, 2), borderType=cv2.BORDER_CONSTANT)
     np.testing.assert_array_equal(got, [[0, 0, 0, 0], [0, 0, 0, 0], [1, 2, 3, 4]])
+
+
+def test_from_50_taps_float64_goes_through_a_dft_whose_error_is_global():
+    """Next to a 1e4-times brighter half, a float64 7x7 kernel (direct sums) stays within each
+    output's own rounding-error bound; an 8x8 one (64 taps: OpenCV's DFT path) errs past it by
+    orders of magnitude in the dark half: a DFT's error scales with the whole image's norm, not
+    the window's (measured: up to 728x the bound)."""
+    from convparity.adapters.registry import get_api
+    from convparity.reference.testing import check_against_reference
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((1, 1, 32, 32))
+    x[..., :16, :] *= 1e4
+    worst = {}
+    for k in (7, 8):
+        case = Case("conv", x, rng.standard_normal((1, 1, k, k)),
+                    padding=ref.anchor_padding((k, k)))
+        found = check_against_reference(get_api("cv2.filter2D").run(case), case)
+        worst[k] = float(np.max(np.abs(found.actual - found.expected) / found.bound))
+    assert worst[7] <= 1 < 10 < worst[8], worst
