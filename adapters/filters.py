@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from convparity.adapters.api import NO_PARAMETER, Limit
 from convparity.reference import strategies
 from convparity.reference.case import Case
+from convparity.reference.layout import batched_channels_first
 from convparity.reference.numerics import Numerics, accumulating_in_storage
 from convparity.reference.pooling import PoolGeometry, pool_geometry
 
@@ -98,6 +99,22 @@ def geometry_of(case: Case) -> PoolGeometry:
 def padded(x: np.ndarray, geometry: PoolGeometry, minimum: bool) -> np.ndarray:
     """``x`` (batched channels first) padded with the fill, the ceil-mode overhang included."""
     return geometry.padded(x, fill(minimum), overhang_value=fill(minimum))
+
+
+def padded_batch(case: Case, pad_value: float):
+    """The pool's input as a filter sees it: batched channels first, padded with ``pad_value``
+    (the ceil-mode overhang too), in the input's own dtype; and ``read(y)``, which takes a
+    filter's output ``y`` at each window's first cell every stride, in the case's layout."""
+    x, restore = batched_channels_first(np.asarray(case.input), case.ndim, case.data_format)
+    geometry = geometry_of(case)
+    xp = geometry.padded(x, pad_value, overhang_value=pad_value).astype(case.input.dtype)
+    return xp, lambda y: restore(strided(y, geometry))
+
+
+def each_plane(xp: np.ndarray, run) -> np.ndarray:
+    """``run`` on each image's each channel (a contiguous plane), stacked back."""
+    return np.stack([np.stack([run(np.ascontiguousarray(plane)) for plane in image])
+                     for image in xp])
 
 
 def footprint(geometry: PoolGeometry) -> np.ndarray:

@@ -19,7 +19,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from convparity.adapters.filters import fill, footprint, geometry_of, padded, strided
+from convparity.adapters.filters import (
+    fill,
+    footprint,
+    geometry_of,
+    padded,
+    padded_batch,
+    strided,
+)
 from convparity.reference.case import Case
 from convparity.reference.layout import batched_channels_first
 from convparity.reference.pooling import PoolGeometry
@@ -29,9 +36,8 @@ def scipy_pool(case: Case, minimum: bool) -> np.ndarray:
     """The pool through SciPy's filter, as a user assembles it (module docstring)."""
     from scipy import ndimage
 
-    x, restore = batched_channels_first(np.asarray(case.input), case.ndim, case.data_format)
+    xp, read = padded_batch(case, fill(minimum))  # the filter sees the user's type
     geometry = geometry_of(case)
-    xp = padded(x, geometry, minimum).astype(case.input.dtype)  # the filter sees the user's type
     taps = footprint(geometry)
     origin = [-(n // 2) for n in taps.shape]
     extreme = ndimage.minimum_filter if minimum else ndimage.maximum_filter
@@ -39,7 +45,7 @@ def scipy_pool(case: Case, minimum: bool) -> np.ndarray:
         found = extreme(xp, size=taps.shape, mode="constant", cval=fill(minimum), origin=origin)
     else:
         found = extreme(xp, footprint=taps, mode="constant", cval=fill(minimum), origin=origin)
-    return restore(strided(found, geometry))
+    return read(found)
 
 
 def ndimage_extreme(case: Case, minimum: bool) -> np.ndarray:

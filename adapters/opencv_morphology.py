@@ -23,9 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from convparity.adapters.filters import fill, footprint, geometry_of, padded, strided
+from convparity.adapters.filters import each_plane, fill, footprint, geometry_of, padded_batch
 from convparity.reference.case import Case
-from convparity.reference.layout import batched_channels_first
 
 AVX2 = 11  # OpenCV's CPU feature id (cv::CPU_AVX2)
 
@@ -57,13 +56,9 @@ def opencv_extreme(case: Case, minimum: bool) -> np.ndarray:
 
 
 def _pooled(case: Case, minimum: bool, extreme) -> np.ndarray:
-    x, restore = batched_channels_first(np.asarray(case.input), case.ndim, case.data_format)
-    geometry = geometry_of(case)
-    xp = padded(x, geometry, minimum).astype(case.input.dtype)
-    mask = footprint(geometry)[0, 0]
-    found = np.stack([np.stack([extreme(np.ascontiguousarray(plane), mask) for plane in image])
-                      for image in xp])
-    return restore(strided(found, geometry))
+    xp, read = padded_batch(case, fill(minimum))
+    mask = footprint(geometry_of(case))[0, 0]
+    return read(each_plane(xp, lambda plane: extreme(plane, mask)))
 
 
 def _vector_op(a, b, minimum):

@@ -27,36 +27,27 @@ from __future__ import annotations
 
 import numpy as np
 
-from convparity.adapters.filters import geometry_of, strided
+from convparity.adapters.filters import each_plane, padded_batch
 from convparity.reference.case import Case
-from convparity.reference.layout import batched_channels_first
 from convparity.reference.numerics import SMALLEST_EXPONENT, dtype_name
 from convparity.reference.tolerance import gamma, unit_roundoff
 
 DOUBLE = unit_roundoff("float64")
 
 
-def zero_padded(case: Case) -> tuple[np.ndarray, object]:
-    """The case's input, batched channels first, padded with zeros as the pool pads it."""
-    x, restore = batched_channels_first(np.asarray(case.input), case.ndim, case.data_format)
-    return geometry_of(case).padded(x, 0.0, overhang_value=0.0).astype(case.input.dtype), restore
-
-
 def opencv_pool(case: Case, call) -> np.ndarray:
     """The pool through ``call(plane, (kw, kh))`` (``cv2.blur`` as the adapter calls it), one
     call per image and channel."""
-    xp, restore = zero_padded(case)
+    xp, read = padded_batch(case, 0.0)
     kh, kw = case.kernel
-    found = np.stack([np.stack([call(np.ascontiguousarray(plane), (kw, kh)) for plane in image])
-                      for image in xp])
-    return restore(strided(found, geometry_of(case)))
+    return read(each_plane(xp, lambda plane: call(plane, (kw, kh))))
 
 
 def scipy_pool(case: Case, call) -> np.ndarray:
     """The pool through ``call(array, size)`` (``ndimage.uniform_filter`` with the batch and
     channel sizes 1), on the whole batch at once."""
-    xp, restore = zero_padded(case)
-    return restore(strided(call(xp, (1, 1, *case.kernel)), geometry_of(case)))
+    xp, read = padded_batch(case, 0.0)
+    return read(call(xp, (1, 1, *case.kernel)))
 
 
 def _windows(a: np.ndarray, k: int, axis: int) -> np.ndarray:
@@ -147,10 +138,9 @@ def answer(case: Case, sums) -> tuple[np.ndarray, np.ndarray]:
     zero-padded batch): where it is finite, the oracle's mean within the running sum's bound
     (plus the final rounding and half the dtype's smallest subnormal); where a NaN or infinity
     poisoned it, its NaN or infinity."""
-    xp, restore = zero_padded(case)
+    xp, read = padded_batch(case, 0.0)
     values, bound = sums(xp)
-    geometry = geometry_of(case)
-    values, bound = restore(strided(values, geometry)), restore(strided(bound, geometry))
+    values, bound = read(values), read(bound)
     expected = case.expected()
     finite = np.isfinite(values)
     name = dtype_name(case.dtype)
